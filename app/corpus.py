@@ -1,0 +1,195 @@
+"""Articles -> numbered paragraphs with character offsets, headings and boilerplate, and chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from app.errors import BadDocument
+
+CHUNKING_VERSION = "1"
+SUFFIXES = (".txt", ".md")
+
+# Python's str.strip() misses these, but a person sees nothing there.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+_WORD = re.compile(r"\S+")
+_TRACKER = re.compile(r"^[a-z0-9_\-]{1,24}$")
+_BULLET = re.compile(r"^[•\-*·–]\s")
+_NOT_HEADING_END = tuple(".!:;,\"”’)")
+
+# A paragraph embedded whole must fit the model's 256-token window, title included.
+WINDOW_WORDS = 160
+WINDOW_STRIDE = 120
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    number: int
+    start: int
+    end: int
+    text: str
+    kind: str  # "body" | "heading" | "boilerplate"
+    section: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    file: str
+    paragraph: int
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def context(self) -> str:
+        """What gets embedded and matched: the text under its title and heading."""
+        head = " — ".join(part for part in (self.title, self.section) if part)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@dataclass(frozen=True)
+class Article:
+    file: str
+    title: str
+    text: str
+    sha256: str
+    paragraphs: tuple[Paragraph, ...]
+
+    @property
+    def body(self) -> list[Paragraph]:
+        return [p for p in self.paragraphs if p.kind == "body"]
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) past whitespace and invisible characters at both edges."""
+    while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _INVISIBLE):
+        end -= 1
+    return start, end
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip().strip(_INVISIBLE).strip()
+
+
+def split_blocks(text: str) -> list[tuple[int, int]]:
+    """Offsets of the blank-line-separated blocks, trimmed, in file order."""
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None
+    end = 0
+    for match in _LINE.finditer(text):
+        if match.start() == match.end():
+            break
+        content = match.group().rstrip("\r\n")
+        if _is_blank(content):
+            if start is not None:
+                blocks.append(strip_span(text, start, end))
+                start = None
+            continue
+        if start is None:
+            start = match.start()
+        end = match.start() + len(content)
+    if start is not None:
+        blocks.append(strip_span(text, start, end))
+    return blocks
+
+
+def _is_repeated_caption(lines: list[str]) -> bool:
+    """Photo captions often come twice, the second a copy (or near copy) of the first."""
+    if len(lines) != 2:
+        return False
+    return SequenceMatcher(None, lines[0], lines[1], autojunk=False).ratio() >= 0.9
+
+
+def classify(block: str, heading_words: int = 14) -> str:
+    """Is a block an answerable paragraph, a heading, or boilerplate not worth indexing?"""
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    words = block.split()
+    if (len(words) == 1 and _TRACKER.match(block)) or _is_repeated_caption(lines):
+        return "boilerplate"
+    if len(words) < 3 and not block[:1].isupper():
+        return "boilerplate"
+    if len(lines) == 1 and len(words) <= heading_words and not _BULLET.match(block):
+        if not block.endswith(_NOT_HEADING_END):
+            return "heading"
+    if len(words) < 4:
+        return "boilerplate"
+    return "body"
+
+
+def title_from_name(file: str) -> str:
+    return Path(file).stem.replace("_", " ").strip() or file
+
+
+def parse_article(file: str, text: str) -> Article:
+    """Number every block from 1; a heading becomes the section of the paragraphs under it."""
+    paragraphs: list[Paragraph] = []
+    title = ""
+    section = ""
+    seen_body = False
+    for number, (start, end) in enumerate(split_blocks(text), start=1):
+        block = text[start:end]
+        # A headline runs longer than a section heading.
+        kind = classify(block, heading_words=14 if seen_body or title else 25)
+        if kind == "heading":
+            if not seen_body and not title:
+                title = block
+            else:
+                section = block
+        seen_body = seen_body or kind == "body"
+        paragraphs.append(Paragraph(number, start, end, block, kind, section))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Article(file, title or title_from_name(file), text, digest, tuple(paragraphs))
+
+
+def windows(paragraph: Paragraph) -> Iterator[tuple[int, int]]:
+    """File offsets of overlapping word windows covering a paragraph (one if it fits)."""
+    spans = [m.span() for m in _WORD.finditer(paragraph.text)]
+    first = 0
+    while True:
+        last = min(first + WINDOW_WORDS, len(spans))
+        yield paragraph.start + spans[first][0], paragraph.start + spans[last - 1][1]
+        if last == len(spans):
+            return
+        first += WINDOW_STRIDE
+
+
+def chunk_article(article: Article) -> list[Chunk]:
+    return [
+        Chunk(article.file, p.number, article.title, p.section, s, e, article.text[s:e])
+        for p in article.body
+        for s, e in windows(p)
+    ]
+
+
+def read_text(path: Path) -> str:
+    """The file as the citations count it: UTF-8, newlines untouched."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise BadDocument(f"{path.name}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise BadDocument(f"{path.name}: unreadable ({exc.strerror})") from exc
+    if not text.strip().strip(_INVISIBLE).strip():
+        raise BadDocument(f"{path.name}: empty")
+    return text
+
+
+def read_article(path: Path) -> Article:
+    return parse_article(path.name, read_text(path))
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The articles in a folder: .txt and .md files, sorted by name (no subfolders)."""
+    return sorted(
+        p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
+    )

@@ -1,0 +1,165 @@
+"""Build or update an index from a corpus folder: only new and changed articles are embedded."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app import store
+from app.corpus import CHUNKING_VERSION, Article, chunk_article, corpus_files, read_article
+from app.embed import Embedder
+from app.errors import BadDocument, IndexMismatch
+from app.language import analyse
+from app.store import FileIndex, Index, Manifest, Passage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    files: int = 0
+    paragraphs: int = 0
+    chunks: int = 0
+    embedded: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    saved: bool = False
+
+
+def read_corpus(corpus_dir: Path) -> tuple[list[Article], list[tuple[str, str]]]:
+    """Every readable article; the others by name with the reason, so the run goes on."""
+    articles, skipped = [], []
+    for path in corpus_files(corpus_dir):
+        try:
+            articles.append(read_article(path))
+        except BadDocument as exc:
+            skipped.append((path.name, str(exc).split(": ", 1)[-1]))
+    return articles, skipped
+
+
+def previous_parts(index_dir: Path, *, model: str, rebuild: bool) -> dict[str, FileIndex]:
+    """The parts of the last index we may reuse; none if it was built another way."""
+    if rebuild or not store.exists(index_dir):
+        return {}
+    manifest = store.read_manifest(index_dir)
+    try:
+        store.check_compatible(manifest, model=model, dim=manifest.dim, index_dir=index_dir)
+    except IndexMismatch as exc:
+        logger.warning("rebuilding from scratch: %s", exc)
+        return {}
+    return store.load(index_dir).files
+
+
+def index_articles(
+    articles: list[Article], embedder: Embedder, *, progress: bool = False
+) -> list[FileIndex]:
+    """Chunk, analyse and embed articles: the expensive step, done once per content hash."""
+    chunks = [chunk_article(a) for a in articles]
+    passages = [_passages(a) for a in articles]
+    texts = [c.context for cs in chunks for c in cs]
+    texts += [
+        a.text[s:e] for a, ps in zip(articles, passages, strict=True) for p in ps for s, e in p.sentences
+    ]
+    vectors = embedder.encode(texts, progress=progress)
+    parts, row = [], 0
+    n_chunk_rows = sum(len(cs) for cs in chunks)
+    sentence_row = n_chunk_rows
+    for article, cs, ps in zip(articles, chunks, passages, strict=True):
+        n_sent = sum(len(p.sentences) for p in ps)
+        parts.append(
+            FileIndex(
+                article.file,
+                article.sha256,
+                article.title,
+                len(article.paragraphs),
+                cs,
+                vectors[row : row + len(cs)],
+                ps,
+                vectors[sentence_row : sentence_row + n_sent],
+            )
+        )
+        row += len(cs)
+        sentence_row += n_sent
+    return parts
+
+
+def _passages(article: Article) -> list[Passage]:
+    body = article.body
+    analyses = analyse((p.start, p.text) for p in body)
+    return [
+        Passage(
+            article.file,
+            p.number,
+            article.title,
+            p.section,
+            p.start,
+            p.end,
+            p.text,
+            tuple(a.sentences),
+            tuple(a.entities),
+            tuple(a.phrases),
+        )
+        for p, a in zip(body, analyses, strict=True)
+        if a.sentences
+    ]
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    *,
+    model: str,
+    load_embedder: Callable[[], Embedder],
+    rebuild: bool = False,
+    progress: bool = False,
+) -> Report:
+    """Bring index_dir up to date with corpus_dir; the model is loaded only if needed."""
+    began = time.perf_counter()
+    articles, skipped = read_corpus(corpus_dir)
+    old = previous_parts(index_dir, model=model, rebuild=rebuild)
+    changed = [a for a in articles if a.file not in old or old[a.file].sha256 != a.sha256]
+    names = {a.file for a in articles}
+    removed = sorted(set(old) - names)
+    report = Report(skipped=skipped, removed=removed, embedded=[a.file for a in changed])
+    changed_names = set(report.embedded)
+    parts = [old[a.file] for a in articles if a.file not in changed_names]
+    if changed or removed or not _same_corpus(index_dir, corpus_dir):
+        embedder = load_embedder()
+        parts += index_articles(changed, embedder, progress=progress)
+        store.save(Index(_manifest(embedder, corpus_dir, parts), parts), index_dir)
+        report.saved = True
+    report.files = len(parts)
+    report.paragraphs = sum(p.paragraphs for p in parts)
+    report.chunks = sum(len(p.chunks) for p in parts)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _same_corpus(index_dir: Path, corpus_dir: Path) -> bool:
+    if not store.exists(index_dir):
+        return False
+    return Path(store.read_manifest(index_dir).corpus_dir) == corpus_dir.resolve()
+
+
+def _manifest(embedder: Embedder, corpus_dir: Path, parts: list[FileIndex]) -> Manifest:
+    files = {
+        p.file: {
+            "sha256": p.sha256,
+            "title": p.title,
+            "paragraphs": p.paragraphs,
+            "chunks": len(p.chunks),
+        }
+        for p in parts
+    }
+    return Manifest(
+        model=embedder.name,
+        dim=embedder.dim,
+        chunking_version=CHUNKING_VERSION,
+        corpus_dir=str(corpus_dir.resolve()),
+        files=files,
+        built_at=time.time(),
+    )

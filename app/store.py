@@ -1,0 +1,264 @@
+"""The index on disk: FAISS + row-aligned chunk and passage metadata + manifest.
+
+Layout of an index directory::
+
+    index/current -> v-<stamp>/      symlink swapped atomically after a complete write
+    index/v-<stamp>/manifest.json    model, dim, chunking version, corpus dir, file hashes
+                    chunks.jsonl     one chunk per FAISS row
+                    chunks.npy       chunk vectors (kept so re-indexing reuses them)
+                    chunks.faiss     the dense index; ids are row numbers
+                    passages.jsonl   indexed paragraphs with sentences and entities
+                    sentences.npy    sentence vectors, rows in passages.jsonl order
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from app.corpus import CHUNKING_VERSION, Chunk
+from app.errors import IndexMismatch, IndexNotReady
+
+logger = logging.getLogger(__name__)
+
+CURRENT = "current"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """An indexed paragraph, with what answer extraction needs (all offsets into the file)."""
+
+    file: str
+    paragraph: int
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    entities: tuple[tuple[int, int, str], ...] = ()
+    phrases: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass
+class FileIndex:
+    """Everything indexed from one article; the unit of incremental re-indexing."""
+
+    file: str
+    sha256: str
+    title: str
+    paragraphs: int
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    passages: list[Passage]
+    sentence_vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    dim: int
+    chunking_version: str
+    corpus_dir: str
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    built_at: float = 0.0
+
+
+class Index:
+    """An index in memory: per-file parts plus the row-aligned arrays search needs."""
+
+    def __init__(self, manifest: Manifest, files: list[FileIndex]) -> None:
+        self.manifest = manifest
+        self.files = {f.file: f for f in sorted(files, key=lambda f: f.file)}
+        parts = list(self.files.values())
+        self.chunks = [c for f in parts for c in f.chunks]
+        self.passages = [p for f in parts for p in f.passages]
+        self.chunk_vectors = _stack([f.chunk_vectors for f in parts], manifest.dim)
+        self.sentence_vectors = _stack([f.sentence_vectors for f in parts], manifest.dim)
+        self.passage_rows = {(p.file, p.paragraph): i for i, p in enumerate(self.passages)}
+        # sentence_starts[i] is the first row of passage i's sentences in sentence_vectors.
+        counts = [len(p.sentences) for p in self.passages]
+        self.sentence_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.faiss = _flat_index(self.chunk_vectors, manifest.dim)
+
+    @property
+    def corpus_dir(self) -> Path:
+        return Path(self.manifest.corpus_dir)
+
+
+def _stack(arrays: list[np.ndarray], dim: int) -> np.ndarray:
+    if not arrays:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(np.vstack(arrays), dtype=np.float32)
+
+
+def _flat_index(vectors: np.ndarray, dim: int) -> faiss.Index:
+    # Vectors are unit length, so inner product is cosine similarity.
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if len(vectors):
+        index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    return index
+
+
+def check_compatible(manifest: Manifest, *, model: str, dim: int, index_dir: Path) -> None:
+    built = (manifest.model, manifest.dim, manifest.chunking_version)
+    if built != (model, dim, CHUNKING_VERSION):
+        raise IndexMismatch(
+            f"The index in {index_dir} was built with model {manifest.model} (dim {manifest.dim}, "
+            f"chunking v{manifest.chunking_version}); this service uses {model} (dim {dim}, "
+            f"chunking v{CHUNKING_VERSION}). Rebuild it: "
+            f"python -m app index {manifest.corpus_dir} --index-dir {index_dir} --rebuild"
+        )
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def exists(index_dir: Path) -> bool:
+    return (index_dir / CURRENT / "manifest.json").is_file()
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    path = index_dir / CURRENT / "manifest.json"
+    if not path.is_file():
+        raise IndexNotReady(
+            f"No index in {index_dir}: build one with python -m app index CORPUS_DIR "
+            f"--index-dir {index_dir}"
+        )
+    return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def load(index_dir: Path) -> Index:
+    manifest = read_manifest(index_dir)
+    folder = (index_dir / CURRENT).resolve()
+    chunks = [Chunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
+    passages = [_passage(row) for row in _read_jsonl(folder / "passages.jsonl")]
+    chunk_vectors = np.load(folder / "chunks.npy")
+    sentence_vectors = np.load(folder / "sentences.npy")
+    files = _split_by_file(manifest, chunks, chunk_vectors, passages, sentence_vectors)
+    logger.info("loaded index %s: %d files, %d chunks", folder.name, len(files), len(chunks))
+    return Index(manifest, files)
+
+
+def _passage(row: dict[str, Any]) -> Passage:
+    row["sentences"] = tuple(tuple(s) for s in row["sentences"])
+    row["entities"] = tuple(tuple(e) for e in row["entities"])
+    row["phrases"] = tuple(tuple(p) for p in row["phrases"])
+    return Passage(**row)
+
+
+def _split_by_file(
+    manifest: Manifest,
+    chunks: list[Chunk],
+    chunk_vectors: np.ndarray,
+    passages: list[Passage],
+    sentence_vectors: np.ndarray,
+) -> list[FileIndex]:
+    """Rows are stored grouped by file in name order; cut them back into per-file parts."""
+    chunk_counts = Counter(ch.file for ch in chunks)
+    passage_counts = Counter(ps.file for ps in passages)
+    files = []
+    c = p = s = 0
+    for name in sorted(manifest.files):
+        info = manifest.files[name]
+        n_chunks, n_pass = chunk_counts[name], passage_counts[name]
+        n_sent = sum(len(ps.sentences) for ps in passages[p : p + n_pass])
+        files.append(
+            FileIndex(
+                name,
+                info["sha256"],
+                info["title"],
+                info["paragraphs"],
+                chunks[c : c + n_chunks],
+                chunk_vectors[c : c + n_chunks],
+                passages[p : p + n_pass],
+                sentence_vectors[s : s + n_sent],
+            )
+        )
+        c, p, s = c + n_chunks, p + n_pass, s + n_sent
+    return files
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def save(index: Index, index_dir: Path) -> Path:
+    """Write a new version aside, then swap the `current` link: readers never see half."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    staging = index_dir / f".{stamp}.tmp"
+    staging.mkdir()
+    _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in index.chunks))
+    _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in index.passages))
+    _write_array(staging / "chunks.npy", index.chunk_vectors)
+    _write_array(staging / "sentences.npy", index.sentence_vectors)
+    faiss.write_index(index.faiss, str(staging / "chunks.faiss"))
+    # The manifest goes last: a folder without one is never loaded.
+    _write_json(staging / "manifest.json", asdict(index.manifest))
+    _fsync_dir(staging)
+    final = index_dir / stamp
+    os.replace(staging, final)
+    link = index_dir / f".{CURRENT}.tmp"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(stamp)
+    os.replace(link, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    _remove_old_versions(index_dir, keep=stamp)
+    return final
+
+
+def _write_jsonl(path: Path, rows: Any) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_array(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, array)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_versions(index_dir: Path, *, keep: str) -> None:
+    """Drop leftovers of interrupted writes and all but the two newest versions (a reader
+    may still be loading the previous one)."""
+    for entry in index_dir.glob(".v-*.tmp"):
+        shutil.rmtree(entry, ignore_errors=True)
+    versions = sorted(e.name for e in index_dir.glob("v-*") if e.is_dir())
+    for name in versions[:-2]:
+        if name != keep:
+            shutil.rmtree(index_dir / name, ignore_errors=True)

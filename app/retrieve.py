@@ -13,6 +13,7 @@ import Stemmer
 from app.store import Index
 
 logger = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 Method = Literal["hybrid", "bm25", "dense"]
 

@@ -1,0 +1,117 @@
+"""Command line: python -m app index | ask | serve | eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from app.config import Settings, get_settings
+from app.errors import NewsroomError
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from app.embed import SentenceTransformerEmbedder, model_name
+    from app.ingest import build_index
+
+    corpus = Path(args.corpus_dir or settings.corpus_dir)
+    if not corpus.is_dir():
+        print(f"error: {corpus} is not a folder", file=sys.stderr)
+        return 2
+    report = build_index(
+        corpus,
+        Path(args.index_dir),
+        model=model_name(settings.model_path),
+        load_embedder=lambda: SentenceTransformerEmbedder(
+            settings.model_path, batch_size=settings.embed_batch_size
+        ),
+        rebuild=args.rebuild,
+        progress=True,
+    )
+    state = "updated" if report.saved else "already up to date"
+    print(
+        f"Index {args.index_dir} {state}: {report.files} files, {report.paragraphs} paragraphs, "
+        f"{report.chunks} chunks in {report.seconds:.1f}s."
+    )
+    print(f"  embedded: {len(report.embedded)} files; removed: {len(report.removed)} files")
+    for name, reason in report.skipped:
+        print(f"  skipped {name}: {reason}")
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from app.api import AskRequest, ask_response
+    from app.archive import Archive
+    from app.embed import SentenceTransformerEmbedder
+
+    question = AskRequest(question=args.question, top_k=args.top_k).question
+    archive = Archive(Path(args.index_dir), SentenceTransformerEmbedder(settings.model_path))
+    archive.load()
+    result = archive.reader.ask(question, top_k=args.top_k)
+    if args.json:
+        print(ask_response(result).model_dump_json(indent=2))
+        return 0
+    if result.no_answer:
+        print("Nothing in the archive answers that. Closest passages:")
+    for rank, answer in enumerate(result.answers, start=1):
+        c = answer.citation
+        print(f"{rank}. {answer.answer}")
+        print(textwrap.indent(textwrap.fill(f"“{answer.sentence}”", 88), "   "))
+        print(f"   — {c.file} ¶{c.paragraph} [{c.start}:{c.end}]  score {answer.score:.2f}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = settings.model_copy(update={"index_dir": Path(args.index_dir)})
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    settings_index = str(get_settings().index_dir)
+    root = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="build or update the index of a corpus folder")
+    index.add_argument("corpus_dir", nargs="?", help="folder of .txt/.md articles (default seeds/)")
+    index.add_argument("--index-dir", default=settings_index)
+    index.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    index.set_defaults(run=_index)
+
+    ask = commands.add_parser("ask", help="ask the archive a question")
+    ask.add_argument("question")
+    ask.add_argument("--index-dir", default=settings_index)
+    ask.add_argument("--top-k", type=int, default=3, choices=range(1, 11), metavar="N")
+    ask.add_argument("--json", action="store_true", help="print the /ask response body")
+    ask.set_defaults(run=_ask)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API and web form")
+    serve.add_argument("--index-dir", default=settings_index)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args, get_settings()))
+    except NewsroomError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Measure answer quality on a question set: every question goes through Reader.ask, as /ask."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from app import store
+from app.answer import Reader, Result
+from app.corpus import corpus_files
+from app.metrics import (
+    CUTOFF,
+    Outcome,
+    Source,
+    Summary,
+    exact_match,
+    f1_score,
+    gold_rank,
+    sentence_hit,
+    summarize,
+)
+from app.retrieve import Method, Retriever
+
+logger = logging.getLogger(__name__)
+
+BASELINES: tuple[Method, ...] = ("bm25", "dense")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    sources: tuple[Source, ...]
+    answerable: bool
+
+
+def load_questions(path: Path, corpus_files_present: set[str]) -> list[Question]:
+    """Questions from a jsonl file; one whose gold articles are not in this corpus has no
+    answer here (that is how out-of-archive questions are made)."""
+    questions = []
+    with open(path, encoding="utf-8") as handle:
+        for line in filter(str.strip, handle):
+            row = json.loads(line)
+            sources = tuple((str(f), int(p)) for f, p in row.get("sources", []))
+            present = any(f in corpus_files_present for f, _ in sources)
+            answerable = bool(row.get("answerable", True)) and present
+            questions.append(
+                Question(str(row["id"]), row["question"], tuple(row["answers"]), sources, answerable)
+            )
+    return questions
+
+
+def corpus_key(corpus_dir: Path) -> str:
+    """A short hash of the corpus content: file names and bytes."""
+    digest = hashlib.sha256()
+    for path in corpus_files(corpus_dir):
+        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def score(question: Question, result: Result, seconds: float) -> Outcome:
+    """One question's outcome; answer metrics come from the top answer only."""
+    if not question.answerable:
+        return Outcome(answerable=False, no_answer=result.no_answer, seconds=seconds)
+    citations = [(a.citation.file, a.citation.paragraph) for a in result.answers]
+    top = result.answers[0] if result.answers else None
+    return Outcome(
+        answerable=True,
+        no_answer=result.no_answer,
+        rank=gold_rank(citations, question.sources),
+        em=exact_match(top.answer, question.answers) if top else 0.0,
+        f1=f1_score(top.answer, question.answers) if top else 0.0,
+        sentence_hit=sentence_hit(top.sentence, question.answers) if top else 0.0,
+        seconds=seconds,
+    )
+
+
+def run(
+    reader: Reader, questions: Sequence[Question], *, method: Method, progress: bool = True
+) -> Summary:
+    """Ask every question once with top_k=10; all rank metrics come from that one ranking."""
+    outcomes = []
+    for q in tqdm(questions, desc=method, disable=not progress, file=sys.stderr, unit="q"):
+        began = time.perf_counter()
+        result = reader.ask(q.question, top_k=CUTOFF, method=method)
+        outcomes.append(score(q, result, time.perf_counter() - began))
+    return summarize(method, outcomes)
+
+
+# --- output ---------------------------------------------------------------------------------
+
+_COLUMNS = (
+    ("method", "method", "{}"),
+    ("n", "questions", "{}"),
+    ("R@1", "r1", "{:.3f}"),
+    ("R@5", "r5", "{:.3f}"),
+    ("MRR@10", "mrr10", "{:.3f}"),
+    ("EM", "em", "{:.3f}"),
+    ("F1", "f1", "{:.3f}"),
+    ("sent@1", "sentence_hit1", "{:.3f}"),
+    ("answered", "answered", "{:.3f}"),
+    ("no_ans_ok", "no_answer_correct", "{:.3f}"),
+    ("p50 s", "p50", "{:.3f}"),
+    ("p95 s", "p95", "{:.3f}"),
+)
+
+
+def _cell(fmt: str, value: Any) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    return fmt.format(value)
+
+
+def table(summaries: Sequence[Summary]) -> str:
+    """A Markdown table, one row per method."""
+    header = "| " + " | ".join(name for name, _, _ in _COLUMNS) + " |"
+    rule = "|" + "|".join("---" for _ in _COLUMNS) + "|"
+    rows = [
+        "| " + " | ".join(_cell(fmt, getattr(s, key)) for _, key, fmt in _COLUMNS) + " |"
+        for s in summaries
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def as_json(summaries: Sequence[Summary]) -> str:
+    def clean(value: Any) -> Any:
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    rows = [{k: clean(v) for k, v in asdict(s).items()} for s in summaries]
+    return json.dumps(rows, indent=1)
+
+
+def plot_recall(summaries: Sequence[Summary], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ks = list(range(1, CUTOFF + 1))
+    for s in summaries:
+        ax.plot(ks, s.recall_curve, marker="o", label=s.method)
+    ax.set(xlabel="k", ylabel="R@k (gold paragraph cited in top k)", title=title, xticks=ks)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("eval", help="measure answer quality on a question set")
+    _add_arguments(parser)
+    parser.set_defaults(handler=lambda args: evaluate(args))
+    return parser
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset_dir", type=Path, help="folder with corpus/ and questions.jsonl")
+    parser.add_argument("--questions", type=Path, help="questions file (default: questions.jsonl)")
+    parser.add_argument("--corpus", type=Path, help="corpus folder (default: DATASET_DIR/corpus)")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument("--baselines", action="store_true", help="also run BM25 and dense alone")
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--plot", type=Path, help="write a PNG of R@k, k=1..10")
+    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/eval"))
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def load_reader(corpus_dir: Path, cache_dir: Path) -> Reader:
+    """Build or reuse (by corpus content hash) an index in the cache, and read from it."""
+    from app.config import get_settings
+    from app.embed import SentenceTransformerEmbedder, model_name
+    from app.ingest import build_index
+
+    settings = get_settings()
+    embedder = SentenceTransformerEmbedder(settings.model_path)
+    index_dir = cache_dir / corpus_key(corpus_dir)
+    report = build_index(
+        corpus_dir, index_dir, model=model_name(settings.model_path), load_embedder=lambda: embedder
+    )
+    logger.info("index %s: %d files, %d chunks", index_dir, report.files, report.chunks)
+    index = store.load(index_dir)
+    return Reader(index, embedder, Retriever(index))
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    corpus_dir = (args.corpus or args.dataset_dir / "corpus").resolve()
+    questions_file = args.questions or args.dataset_dir / "questions.jsonl"
+    names = {p.name for p in corpus_files(corpus_dir)}
+    questions = load_questions(questions_file, names)[: args.limit]
+    reader = load_reader(corpus_dir, args.cache_dir)
+    methods: list[Method] = ["hybrid", *(BASELINES if args.baselines else ())]
+    progress = not args.no_progress
+    summaries = [run(reader, questions, method=m, progress=progress) for m in methods]
+    print(as_json(summaries) if args.json else table(summaries))
+    if args.plot:
+        plot_recall(summaries, args.plot, f"{questions_file.name} over {corpus_dir.name}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.evaluate", description=__doc__)
+    _add_arguments(parser)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return evaluate(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The FastAPI application: create_app() loads the model and index once, in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from app import api, integrations, web
+from app.archive import Archive
+from app.config import Settings, get_settings
+from app.embed import Embedder, SentenceTransformerEmbedder
+from app.errors import NewsroomError
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    """The app factory (`uvicorn --factory app.main:create_app`)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        model = embedder or SentenceTransformerEmbedder(
+            settings.model_path, batch_size=settings.embed_batch_size
+        )
+        archive = Archive(settings.index_dir, model)
+        archive.load()
+        app.state.archive = archive
+        yield
+
+    app = FastAPI(
+        title="Newsroom QA",
+        summary="Ask the archive; get verbatim answers with citations.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(api.router)
+    app.include_router(web.router)
+    app.include_router(integrations.router)
+    app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NewsroomError)
+    async def domain_error(request: Request, exc: NewsroomError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        message = exc.detail if exc.status_code != 404 else "Not found: no such page or article."
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_response(exc.errors())
+
+    @app.exception_handler(ValidationError)
+    async def invalid_value(request: Request, exc: ValidationError) -> JSONResponse:
+        return _validation_response(exc.errors())
+
+
+def _validation_response(errors: object) -> JSONResponse:
+    """One readable sentence per problem, plus pydantic's detail for programs."""
+    items = list(errors) if isinstance(errors, list | tuple) else []
+    if any(e.get("type") == "json_invalid" for e in items):
+        return JSONResponse(
+            {"error": "The request body is not valid JSON.", "detail": _plain(items)},
+            status_code=400,
+        )
+    messages = [_describe(e) for e in items] or ["Invalid request."]
+    return JSONResponse({"error": " ".join(messages), "detail": _plain(items)}, status_code=422)
+
+
+def _describe(error: dict) -> str:
+    field = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    return f"{field}: {message}." if field else f"{message}."
+
+
+def _plain(errors: list[dict]) -> list[dict]:
+    """pydantic's errors without the input echo and context objects (not JSON-safe)."""
+    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]

@@ -1,0 +1,79 @@
+"""The eval command: question loading, scoring one result, and a real run over the seeds."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.answer import Answer, Citation, Result
+from app.evaluate import Question, corpus_key, load_questions, main, score, table
+from app.metrics import summarize
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = SHARED / "seeds"
+SEED_QUESTIONS = SHARED / "eval" / "seeds" / "questions.jsonl"
+
+
+def _answer(text: str, sentence: str, file: str, paragraph: int) -> Answer:
+    return Answer(text, sentence, 0.9, Citation(file, paragraph, 0, len(text)), sentence)
+
+
+def test_load_questions_marks_questions_whose_articles_are_absent_unanswerable(tmp_path):
+    rows = [
+        {"id": "1", "question": "q?", "answers": ["x"], "sources": [["a.txt", 1]]},
+        {"id": "2", "question": "q?", "answers": ["y"], "sources": [["gone.txt", 2]]},
+        {"id": "3", "question": "q?", "answers": [], "sources": [], "answerable": False},
+    ]
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    questions = load_questions(path, {"a.txt"})
+    assert [q.answerable for q in questions] == [True, False, False]
+    assert questions[0].sources == (("a.txt", 1),)
+
+
+def test_score_uses_the_ranking_for_recall_and_the_top_answer_for_em():
+    question = Question("1", "Who?", ("Fox News",), (("a.txt", 4),), True)
+    result = Result(
+        "Who?",
+        False,
+        [
+            _answer("CNN", "He spoke to CNN.", "a.txt", 2),
+            _answer("Fox News", "He spoke to Fox News.", "a.txt", 4),
+        ],
+    )
+    outcome = score(question, result, 0.01)
+    assert outcome.rank == 2
+    assert (outcome.em, outcome.f1, outcome.sentence_hit) == (0.0, 0.0, 0.0)
+
+
+def test_score_of_an_unanswerable_question_only_counts_no_answer():
+    question = Question("9", "Who?", (), (), False)
+    outcome = score(question, Result("Who?", True, []), 0.02)
+    assert outcome.no_answer and not outcome.answerable and outcome.rank is None
+
+
+def test_table_has_one_row_per_method():
+    question = Question("1", "Who?", ("Fox News",), (("a.txt", 4),), True)
+    result = Result("Who?", False, [_answer("Fox News", "Fox News.", "a.txt", 4)])
+    text = table([summarize("hybrid", [score(question, result, 0.01)])])
+    assert text.splitlines()[2].startswith("| hybrid | 1 | 1.000 | 1.000 | 1.000 | 1.000 |")
+
+
+def test_corpus_key_changes_with_content(tmp_path):
+    (tmp_path / "a.txt").write_text("One paragraph here.\n", encoding="utf-8")
+    before = corpus_key(tmp_path)
+    (tmp_path / "a.txt").write_text("Another paragraph.\n", encoding="utf-8")
+    assert corpus_key(tmp_path) != before
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="shared seeds not available")
+def test_eval_on_the_seeds_cites_every_gold_paragraph_first(tmp_path, capsys):
+    args = [str(SEEDS), "--corpus", str(SEEDS), "--questions", str(SEED_QUESTIONS)]
+    assert main([*args, "--json", "--baselines", "--no-progress", "--cache-dir", str(tmp_path)]) == 0
+    rows = {row["method"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"hybrid", "bm25", "dense"}
+    hybrid = rows["hybrid"]
+    assert (hybrid["questions"], hybrid["answerable"]) == (10, 8)
+    assert hybrid["r1"] == 1.0
+    assert hybrid["no_answer_correct"] == 1.0
+    assert hybrid["answered"] == 1.0

@@ -57,7 +57,9 @@ def load_questions(path: Path, corpus_files_present: set[str]) -> list[Question]
             present = any(f in corpus_files_present for f, _ in sources)
             answerable = bool(row.get("answerable", True)) and present
             questions.append(
-                Question(str(row["id"]), row["question"], tuple(row["answers"]), sources, answerable)
+                Question(
+                    str(row["id"]), row["question"], tuple(row["answers"]), sources, answerable
+                )
             )
     return questions
 

@@ -69,7 +69,9 @@ def test_corpus_key_changes_with_content(tmp_path):
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="shared seeds not available")
 def test_eval_on_the_seeds_cites_every_gold_paragraph_first(tmp_path, capsys):
     args = [str(SEEDS), "--corpus", str(SEEDS), "--questions", str(SEED_QUESTIONS)]
-    assert main([*args, "--json", "--baselines", "--no-progress", "--cache-dir", str(tmp_path)]) == 0
+    assert (
+        main([*args, "--json", "--baselines", "--no-progress", "--cache-dir", str(tmp_path)]) == 0
+    )
     rows = {row["method"]: row for row in json.loads(capsys.readouterr().out)}
     assert set(rows) == {"hybrid", "bm25", "dense"}
     hybrid = rows["hybrid"]

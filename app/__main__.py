@@ -97,6 +97,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
+
+    from app.evaluate import add_eval_parser
+
+    add_eval_parser(commands)
     return root
 
 

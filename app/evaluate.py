@@ -169,7 +169,8 @@ def plot_recall(summaries: Sequence[Summary], path: Path, title: str) -> None:
 def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("eval", help="measure answer quality on a question set")
     _add_arguments(parser)
-    parser.set_defaults(handler=lambda args: evaluate(args))
+    # __main__ calls run(args, settings); the eval index lives in its own cache.
+    parser.set_defaults(run=lambda args, settings: evaluate(args))
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from app import store
@@ -10,6 +11,7 @@ from app.answer import Reader
 from app.embed import Embedder
 from app.errors import IndexNotReady
 from app.retrieve import Retriever
+from app.store import Index
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ class Archive:
         self.embedder = embedder
         self._reader: Reader | None = None
         self.problem = f"No index loaded from {index_dir}"
+        # Writers take turns (app.publish); readers never wait for it.
+        self.write_lock = threading.Lock()
 
     def load(self) -> None:
         """Load the current index; a missing one leaves the archive not ready (503)."""
@@ -35,7 +39,10 @@ class Archive:
         store.check_compatible(
             manifest, model=self.embedder.name, dim=self.embedder.dim, index_dir=self.index_dir
         )
-        index = store.load(self.index_dir)
+        self.use(store.load(self.index_dir))
+
+    def use(self, index: Index) -> None:
+        """Serve from `index` from now on: everything is built first, then one assignment."""
         self._reader = Reader(index, self.embedder, Retriever(index))
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,19 @@ class Settings(BaseSettings):
     model_path: Path = Field(default_factory=_bundled_model_path)
     embed_batch_size: int = 64
 
+    # Performance (see docs/performance.md for the measurements behind each default).
+    # torch = sentence-transformers; onnx = the same vectors from ONNX Runtime, faster;
+    # onnx-int8 = quantised, fastest, vectors differ slightly (an index remembers which).
+    backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    model_cache_dir: Path = Path(".cache/models")  # exported ONNX graphs
+    threads: int = 0  # intra-op threads for the model; 0 = one per core
+    # Concurrent questions are embedded together: wait this long for company, at most this many.
+    batch_wait_ms: float = 2.0
+    batch_max: int = 32
+    # auto = exact (flat) below auto_exact_below chunks, HNSW above; chosen when building.
+    index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
+    auto_exact_below: int = 100_000
+
     default_top_k: int = 3
     max_top_k: int = 10
     max_question_chars: int = 500
@@ -46,6 +60,27 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", validation_alias=_plain("PUBLIC_BASE_URL")
     )
+    mattermost_in_channel: bool = Field(
+        default=False, validation_alias=_plain("MATTERMOST_IN_CHANNEL")
+    )
+    # Slack drops a slash command not acknowledged in 3 s; Teams gives a webhook 5 s.
+    slack_answer_timeout: float = 2.5
+    teams_answer_timeout: float = 4.5
+    chat_max_body_bytes: int = 64 * 1024
+
+    # Writes (POST/PUT/DELETE /documents) are off (403) until a token is set.
+    api_token: str | None = Field(default=None, validation_alias=_plain("API_TOKEN"))
+    max_upload_bytes: int = 2 * 1024 * 1024
+    # Above the upload limit, so multipart framing around a 2 MB article still gets through.
+    max_body_bytes: int = 3 * 1024 * 1024
+    # Per client, on /ask, the form and the integrations; 0 turns it off. Generous by default
+    # so benchmarks and test suites from one address are not throttled; tighten in production.
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 600
+    # Browser origins allowed to call the API; empty means no CORS headers at all.
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+    log_json: bool = True
 
 
 @lru_cache

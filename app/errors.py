@@ -5,12 +5,20 @@
     ├── DocumentNotFound   404  unknown article (or a path trick)
     ├── BadDocument        422  an article that cannot be read or indexed
     ├── BadQuestion        422  a question the service cannot take
-    └── IndexMismatch           index built by another model or chunking; refuses to load
+    ├── IndexMismatch           index built by another model or chunking; refuses to load
+    ├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
+    ├── Unauthorized       401  a write without the right bearer token
+    ├── WritesDisabled     403  a write while no API_TOKEN is configured
+    ├── DocumentExists     409  that name, or that very text under another name, is in already
+    ├── TooLarge           413  an article over the upload limit
+    └── NotText            415  an upload that is not UTF-8 text
 """
 
 
 class NewsroomError(Exception):
     status_code = 500
+    # Extra response headers, e.g. WWW-Authenticate on a 401.
+    headers: dict[str, str] | None = None
 
 
 class IndexNotReady(NewsroomError):
@@ -31,3 +39,28 @@ class BadQuestion(NewsroomError):
 
 class IndexMismatch(NewsroomError):
     status_code = 503
+
+
+class BadName(NewsroomError):
+    status_code = 400
+
+
+class Unauthorized(NewsroomError):
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class WritesDisabled(NewsroomError):
+    status_code = 403
+
+
+class DocumentExists(NewsroomError):
+    status_code = 409
+
+
+class TooLarge(NewsroomError):
+    status_code = 413
+
+
+class NotText(NewsroomError):
+    status_code = 415

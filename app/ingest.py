@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,3 +163,17 @@ def _manifest(embedder: Embedder, corpus_dir: Path, parts: list[FileIndex]) -> M
         files=files,
         built_at=time.time(),
     )
+
+
+def revise(
+    index: Index,
+    embedder: Embedder,
+    *,
+    put: Sequence[FileIndex] = (),
+    drop: Collection[str] = (),
+) -> Index:
+    """The index with some articles put in (new or replaced) or dropped; the other articles'
+    parts are reused as they are, so only what changed was ever embedded."""
+    replaced = set(drop) | {p.file for p in put}
+    parts = [p for name, p in index.files.items() if name not in replaced] + list(put)
+    return Index(_manifest(embedder, index.corpus_dir, parts), parts)

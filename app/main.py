@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from app import api, integrations, web
+from app import api, integrations, publish, publish_api, security, telemetry, web
 from app.archive import Archive
 from app.config import Settings, get_settings
 from app.embed import Embedder, SentenceTransformerEmbedder
@@ -26,12 +26,15 @@ logger = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """The app factory (`uvicorn --factory app.main:create_app`)."""
     settings = settings or get_settings()
+    telemetry.setup_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = embedder or SentenceTransformerEmbedder(
             settings.model_path, batch_size=settings.embed_batch_size
         )
+        # A write cut short by a crash is finished or undone before anyone asks.
+        publish.reconcile(settings.index_dir, model)
         archive = Archive(settings.index_dir, model)
         archive.load()
         app.state.archive = archive
@@ -46,15 +49,18 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(api.router)
     app.include_router(web.router)
     app.include_router(integrations.router)
+    app.include_router(publish_api.router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     _add_error_handlers(app)
+    security.install(app, settings)
+    telemetry.install(app)
     return app
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NewsroomError)
     async def domain_error(request: Request, exc: NewsroomError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
+        return JSONResponse({"error": str(exc)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

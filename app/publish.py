@@ -1,0 +1,204 @@
+"""Publishing to the live archive: add, correct and withdraw articles, one writer at a time.
+
+The corpus file is the truth and changes first (written aside, then renamed over); the index
+follows, built aside and swapped in whole. A crash between the two is repaired on the next
+start by reconcile(), so an interrupted write ends up fully there (the file was renamed into
+place) or fully absent (it was not).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import store
+from app.archive import Archive
+from app.corpus import Article, parse_article
+from app.embed import Embedder
+from app.errors import (
+    BadDocument,
+    BadName,
+    DocumentExists,
+    DocumentNotFound,
+    NotText,
+    TooLarge,
+)
+from app.ingest import Report, build_index, index_articles, read_corpus, revise
+from app.store import Index
+
+logger = logging.getLogger(__name__)
+
+NAME = re.compile(r"[A-Za-z0-9._-]+\.(?:txt|md)")
+MAX_NAME = 200
+# Half-written files are named so corpus_files() never takes them for articles.
+PARTIAL = ".publish-{name}.{pid}.part"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str  # "added" | "replaced" | "unchanged" | "withdrawn"
+    file: str
+    paragraphs: int
+    chunks: int
+
+
+# --- checks: pure ---------------------------------------------------------------------------
+
+
+def check_name(file: str) -> str:
+    """A plain file name: no folders, no hidden files, .txt or .md."""
+    if len(file) > MAX_NAME or file.startswith(".") or not NAME.fullmatch(file):
+        raise BadName(
+            f"{file[:MAX_NAME]!r} is not an article name: use letters, digits, '.', '_' or '-' "
+            f"(at most {MAX_NAME}), ending in .txt or .md"
+        )
+    return file
+
+
+def decode(data: bytes, *, file: str, limit: int) -> str:
+    """Uploaded bytes as text, exactly as a later read of the stored file will see them."""
+    check_size(len(data), file=file, limit=limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotText(f"{file}: not UTF-8 text (byte {exc.start})") from exc
+
+
+def encode(text: str, *, file: str, limit: int) -> bytes:
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise NotText(f"{file}: not encodable as UTF-8 (character {exc.start})") from exc
+    check_size(len(data), file=file, limit=limit)
+    return data
+
+
+def check_size(size: int, *, file: str, limit: int) -> None:
+    if size > limit:
+        raise TooLarge(f"{file} is {size} bytes; the limit is {limit}")
+
+
+def article_from(file: str, text: str) -> Article:
+    article = parse_article(check_name(file), text)
+    if not article.body:
+        raise BadDocument(
+            f"{file}: nothing to index (no paragraph of four or more words under a heading)"
+        )
+    return article
+
+
+def duplicate_of(index: Index, article: Article) -> str | None:
+    """Another article with this very text, if there is one."""
+    for name, info in index.manifest.files.items():
+        if name != article.file and info["sha256"] == article.sha256:
+            return name
+    return None
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def publish(archive: Archive, article: Article, *, replace: bool) -> Outcome:
+    """Add a new article (replace=False) or correct an existing one (replace=True)."""
+    with archive.write_lock:
+        index = archive.reader.index
+        _check_publishable(index, article, replace=replace)
+        known = index.files.get(article.file)
+        if known is not None and known.sha256 == article.sha256:
+            return Outcome("unchanged", article.file, known.paragraphs, len(known.chunks))
+        write_file(index.corpus_dir / article.file, article.text)
+        parts = index_articles([article], archive.embedder)
+        _commit(archive, revise(index, archive.embedder, put=parts))
+    action = "replaced" if replace else "added"
+    logger.info("%s %s: %d chunks", action, article.file, len(parts[0].chunks))
+    return Outcome(action, article.file, len(article.paragraphs), len(parts[0].chunks))
+
+
+def _check_publishable(index: Index, article: Article, *, replace: bool) -> None:
+    name = article.file
+    if replace and name not in index.files:
+        raise DocumentNotFound(f"No article named {name!r} to correct; POST /documents adds it.")
+    if not replace and (name in index.files or (index.corpus_dir / name).exists()):
+        raise DocumentExists(
+            f"{name} is already in the archive; PUT /documents/{name} corrects it."
+        )
+    twin = duplicate_of(index, article)
+    if twin is not None:
+        raise DocumentExists(f"The same text is already in the archive as {twin}.")
+
+
+def withdraw(archive: Archive, file: str) -> Outcome:
+    """Take an article out of the corpus and the index."""
+    with archive.write_lock:
+        index = archive.reader.index
+        known = index.files.get(file)
+        if known is None:
+            raise DocumentNotFound(f"No article named {file!r} in the archive.")
+        remove_file(index.corpus_dir / file)
+        _commit(archive, revise(index, archive.embedder, drop={file}))
+    logger.info("withdrew %s", file)
+    return Outcome("withdrawn", file, known.paragraphs, len(known.chunks))
+
+
+def _commit(archive: Archive, index: Index) -> None:
+    store.save(index, archive.index_dir)
+    archive.use(index)
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write aside, fsync, rename over: the file is the old one or the new one, never half."""
+    partial = path.with_name(PARTIAL.format(name=path.name, pid=os.getpid()))
+    with open(partial, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+    _fsync_dir(path.parent)
+
+
+def remove_file(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- repair on start ------------------------------------------------------------------------
+
+
+def reconcile(index_dir: Path, embedder: Embedder) -> Report | None:
+    """Make the index agree with its corpus folder again, if a crash left them apart.
+
+    Runs before serving. Cheap when they agree: the corpus is read and hashed, nothing embedded.
+    """
+    if not store.exists(index_dir):
+        return None
+    manifest = store.read_manifest(index_dir)
+    store.check_compatible(manifest, model=embedder.name, dim=embedder.dim, index_dir=index_dir)
+    corpus = Path(manifest.corpus_dir)
+    if not corpus.is_dir():
+        logger.warning("corpus folder %s is missing; serving the index as it is", corpus)
+        return None
+    for partial in corpus.glob(PARTIAL.format(name="*", pid="*")):
+        partial.unlink(missing_ok=True)
+    articles, _ = read_corpus(corpus)
+    on_disk = {a.file: a.sha256 for a in articles}
+    if on_disk == {name: info["sha256"] for name, info in manifest.files.items()}:
+        return None
+    report = build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)
+    logger.warning(
+        "index repaired to match %s: embedded %s, removed %s",
+        corpus,
+        report.embedded,
+        report.removed,
+    )
+    return report

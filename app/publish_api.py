@@ -1,0 +1,147 @@
+"""Write routes: add, correct and withdraw articles over HTTP (bearer token required)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from app import publish
+from app.api import ArchiveDep, SettingsDep
+from app.errors import BadDocument, NotText
+from app.publish import Outcome
+from app.security import WriterDep
+
+router = APIRouter(tags=["documents"], dependencies=[WriterDep])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not an article name ([A-Za-z0-9._-]+ ending .txt or .md)"},
+    401: {"description": "Missing or wrong bearer token"},
+    403: {"description": "Writes are disabled (no API_TOKEN configured)"},
+    409: {"description": "The name, or the very same text, is already in the archive"},
+    413: {"description": "Over the upload limit (2 MB by default)"},
+    415: {"description": "Not UTF-8 text"},
+    422: {"description": "Nothing to index, or a malformed body"},
+}
+_UPLOAD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "name": {"type": "string", "description": "Overrides the upload's file name."},
+    },
+    "required": ["file"],
+}
+
+
+class DocumentIn(BaseModel):
+    file: str = Field(description="The article's name, e.g. budget_2025.txt")
+    text: str = Field(description="The article, UTF-8; paragraphs separated by blank lines.")
+
+
+class CorrectionIn(BaseModel):
+    text: str = Field(description="The corrected article, in full.")
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
+            },
+        }
+    }
+
+
+class WriteOut(BaseModel):
+    action: Literal["added", "replaced", "unchanged", "withdrawn"]
+    file: str
+    paragraphs: int = Field(description="Paragraphs in the article (indexed, or taken out).")
+    chunks: int = Field(description="Chunks embedded (or taken out) for it.")
+    url: str
+
+
+def write_out(outcome: Outcome) -> WriteOut:
+    return WriteOut(
+        action=outcome.action,  # type: ignore[arg-type]
+        file=outcome.file,
+        paragraphs=outcome.paragraphs,
+        chunks=outcome.chunks,
+        url=f"/documents/{outcome.file}",
+    )
+
+
+async def read_upload(request: Request, *, limit: int, file: str | None) -> tuple[str, str]:
+    """(name, text) from a JSON body or a multipart upload; `file` is the name in the path."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
+            ) from exc
+        if file is None:
+            doc = DocumentIn.model_validate(body)
+            return doc.file, _text(doc.text, doc.file, limit)
+        return file, _text(CorrectionIn.model_validate(body).text, file, limit)
+    if kind == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadDocument("The multipart body needs the article as a part named 'file'.")
+        name = file or str(form.get("name") or upload.filename or "")
+        data = await upload.read(limit + 1)
+        return publish.check_name(name), publish.decode(data, file=name, limit=limit)
+    raise NotText("Send the article as application/json or multipart/form-data.")
+
+
+def _text(text: str, file: str, limit: int) -> str:
+    publish.check_name(file)
+    publish.encode(text, file=file, limit=limit)
+    return text
+
+
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=WriteOut,
+    responses=_ERRORS,
+    openapi_extra=_body(DocumentIn),
+)
+async def add_document(request: Request, archive: ArchiveDep, settings: SettingsDep) -> WriteOut:
+    """Add an article: stored in the corpus folder and indexed (only it is embedded)."""
+    file, text = await read_upload(request, limit=settings.max_upload_bytes, file=None)
+    article = publish.article_from(file, text)
+    return write_out(await run_in_threadpool(publish.publish, archive, article, replace=False))
+
+
+@router.put(
+    "/documents/{file}",
+    response_model=WriteOut,
+    responses={**_ERRORS, 404: {"description": "No such article"}},
+    openapi_extra=_body(CorrectionIn),
+)
+async def correct_document(
+    file: str, request: Request, archive: ArchiveDep, settings: SettingsDep
+) -> WriteOut:
+    """Replace an article with its corrected text."""
+    publish.check_name(file)
+    file, text = await read_upload(request, limit=settings.max_upload_bytes, file=file)
+    article = publish.article_from(file, text)
+    return write_out(await run_in_threadpool(publish.publish, archive, article, replace=True))
+
+
+@router.delete(
+    "/documents/{file}",
+    response_model=WriteOut,
+    responses={**_ERRORS, 404: {"description": "No such article"}},
+)
+async def withdraw_document(file: str, archive: ArchiveDep) -> WriteOut:
+    """Withdraw an article: gone from the corpus folder and from every answer."""
+    return write_out(await run_in_threadpool(publish.withdraw, archive, file))

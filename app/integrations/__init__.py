@@ -2,4 +2,9 @@
 
 from fastapi import APIRouter
 
+from app.integrations import mattermost, slack, teams
+
 router = APIRouter(prefix="/integrations", tags=["integrations"])
+router.include_router(slack.router)
+router.include_router(mattermost.router)
+router.include_router(teams.router)

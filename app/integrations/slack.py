@@ -1,0 +1,191 @@
+"""Slack: the /ask slash command and @mentions (Events API), signed with the signing secret."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.webhook import WebhookClient
+from starlette.exceptions import HTTPException
+
+from app.answer import Result
+from app.api import ArchiveDep, SettingsDep
+from app.archive import Archive
+from app.config import Settings
+from app.errors import IndexNotReady
+from app.integrations import chat
+from app.integrations.deliveries import Recent
+from app.integrations.messages import UNAVAILABLE, slack_message, slack_text, slack_unescape, usage
+
+logger = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def _configured(settings: SettingsDep) -> None:
+    if not settings.slack_signing_secret:
+        raise HTTPException(404)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Slack retries an event it thinks we missed; its event_id must reply once only.
+    app.state.slack_events = Recent[bool](ttl=3600, size=10_000)
+    yield
+
+
+router = APIRouter(prefix="/slack", dependencies=[Depends(_configured)], lifespan=_lifespan)
+
+
+def verify(settings: Settings, body: bytes, headers: Mapping[str, str]) -> None:
+    """401 unless X-Slack-Signature signs this body at a timestamp within 5 minutes."""
+    assert settings.slack_signing_secret
+    verifier = SignatureVerifier(settings.slack_signing_secret)
+    try:
+        valid = verifier.is_valid(
+            body, headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+        )
+    except (ValueError, TypeError):  # a timestamp that is not a number, a non-ASCII signature
+        valid = False
+    if not valid:
+        logger.warning("Rejected a Slack request with a bad or stale signature")
+        raise HTTPException(401, "Invalid Slack request signature.")
+
+
+@router.get("/commands")
+def ssl_check() -> Response:
+    """Slack's certificate check (`?ssl_check=1`)."""
+    return Response(status_code=200)
+
+
+@router.post("/commands")
+async def command(
+    request: Request, archive: ArchiveDep, settings: SettingsDep, background: BackgroundTasks
+) -> Response:
+    """The /ask slash command: the answer inline within 3 s, else later via response_url."""
+    body = await chat.read_body(request, settings.chat_max_body_bytes)
+    payload = chat.form(body)
+    if payload.get("ssl_check") == "1":
+        return Response(status_code=200)
+    verify(settings, body, request.headers)
+    text = chat.question(payload.get("text", ""), settings.max_question_chars)
+    visibility = "in_channel" if settings.slack_in_channel else "ephemeral"
+    if not text:
+        command_name = payload.get("command") or "/ask"
+        return _command_reply(
+            slack_text(usage(f"Type a question after {command_name}")), "ephemeral"
+        )
+    task = chat.start_ask(archive, text)
+    done, _ = await asyncio.wait({task}, timeout=settings.slack_answer_timeout)
+    if done:
+        return _command_reply(_message(task, settings), visibility)
+    logger.info(
+        "Slack command still thinking after %.1fs; answering via response_url",
+        settings.slack_answer_timeout,
+    )
+    background.add_task(_answer_later, task, settings, payload.get("response_url", ""), visibility)
+    return _command_reply(slack_text(f"Looking in the archive: {text}"), "ephemeral")
+
+
+def _command_reply(message: dict[str, Any], visibility: str) -> JSONResponse:
+    return JSONResponse({"response_type": visibility, **message})
+
+
+def _message(task: asyncio.Task[Result], settings: Settings) -> dict[str, Any]:
+    try:
+        return slack_message(task.result(), settings.public_base_url)
+    except IndexNotReady:
+        return slack_text(UNAVAILABLE)
+
+
+async def _answer_later(
+    task: asyncio.Task[Result], settings: Settings, response_url: str, visibility: str
+) -> None:
+    await asyncio.wait({task})
+    message = _message(task, settings)
+    if not response_url:
+        logger.warning("Slack command without a response_url; the late answer is dropped")
+        return
+    response = await asyncio.to_thread(
+        WebhookClient(response_url).send, response_type=visibility, **message
+    )
+    if response.status_code != 200:
+        logger.warning("Slack response_url answered %s: %s", response.status_code, response.body)
+
+
+@router.post("/events")
+async def events(
+    request: Request, archive: ArchiveDep, settings: SettingsDep, background: BackgroundTasks
+) -> Response:
+    """Events API: the URL check, and @mentions answered in the thread."""
+    body = await chat.read_body(request, settings.chat_max_body_bytes)
+    verify(settings, body, request.headers)
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise HTTPException(400, "The event is not JSON.") from exc
+    if not isinstance(payload, dict):
+        raise HTTPException(400, "The event is not a JSON object.")
+    if payload.get("type") == "url_verification":
+        return JSONResponse({"challenge": chat.field(payload, "challenge")})
+    event = payload.get("event")
+    is_event = payload.get("type") == "event_callback"
+    if is_event and isinstance(event, dict) and _should_reply(request, payload, event):
+        background.add_task(_reply_in_thread, archive, settings, event)
+    # Slack wants its 200 within 3 s whatever we make of the event.
+    return Response(status_code=200)
+
+
+def _should_reply(request: Request, payload: dict[str, Any], event: dict[str, Any]) -> bool:
+    if event.get("type") != "app_mention" or event.get("bot_id") or event.get("subtype"):
+        return False  # our own and other bots' messages, edits, deletions
+    bots = {a.get("user_id") for a in payload.get("authorizations") or [] if isinstance(a, dict)}
+    if event.get("user") in bots:
+        return False
+    event_id = chat.field(payload, "event_id")
+    if not event_id:
+        return True
+    seen: Recent[bool] = request.app.state.slack_events
+    _, new = seen.remember(event_id, lambda: True)
+    if not new:
+        logger.info(
+            "Slack event %s delivered again (retry %s); already handled",
+            event_id,
+            request.headers.get("x-slack-retry-num"),
+        )
+    return new
+
+
+def _reply_in_thread(archive: Archive, settings: Settings, event: dict[str, Any]) -> None:
+    """Runs after the 200 is sent, in a worker thread."""
+    if not settings.slack_bot_token:
+        logger.warning("SLACK_BOT_TOKEN is not set; cannot reply to a mention")
+        return
+    message = _mention_reply(archive, settings, chat.field(event, "text"))
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    thread = chat.field(event, "thread_ts") or chat.field(event, "ts")
+    try:
+        client.chat_postMessage(channel=chat.field(event, "channel"), thread_ts=thread, **message)
+    except SlackApiError as exc:
+        logger.warning("Slack chat.postMessage failed: %s", exc.response.get("error"))
+
+
+def _mention_reply(archive: Archive, settings: Settings, mention: str) -> dict[str, Any]:
+    text = slack_unescape(_MENTION.sub(" ", mention))
+    text = chat.question(text, settings.max_question_chars)
+    if not text:
+        return slack_text(usage("Mention me with a question"))
+    try:
+        return slack_message(chat.ask(archive, text), settings.public_base_url)
+    except IndexNotReady:
+        return slack_text(UNAVAILABLE)

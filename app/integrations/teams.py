@@ -1,0 +1,114 @@
+"""Microsoft Teams: an outgoing webhook, signed with HMAC-SHA256 of the body."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import html
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.exceptions import HTTPException
+
+from app.api import ArchiveDep, SettingsDep
+from app.archive import Archive
+from app.config import Settings
+from app.errors import IndexNotReady
+from app.integrations import chat
+from app.integrations.deliveries import Recent
+from app.integrations.messages import TOO_SLOW, UNAVAILABLE, markdown_message, usage
+
+logger = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _configured(settings: SettingsDep) -> None:
+    if not settings.teams_webhook_secret:
+        raise HTTPException(404)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Teams may deliver an activity twice: both deliveries await one computation.
+    app.state.teams_replies = Recent[asyncio.Task[str]](ttl=600, size=2_000)
+    yield
+
+
+router = APIRouter(dependencies=[Depends(_configured)], lifespan=_lifespan)
+
+
+def verify(settings: Settings, body: bytes, authorization: str | None) -> None:
+    """401 unless `Authorization: HMAC <base64 HMAC-SHA256 of the body>` under our secret."""
+    assert settings.teams_webhook_secret
+    scheme, _, presented = (authorization or "").partition(" ")
+    try:
+        key = base64.b64decode(settings.teams_webhook_secret, validate=True)
+    except binascii.Error as exc:
+        raise HTTPException(500, "TEAMS_WEBHOOK_SECRET is not base64.") from exc
+    digest = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest())
+    if scheme.lower() != "hmac" or not hmac.compare_digest(
+        presented.strip().encode("latin-1"), digest
+    ):
+        logger.warning("Rejected a Teams request with a bad or missing HMAC")
+        raise HTTPException(401, "Invalid Teams signature.")
+
+
+def question(text: str, max_chars: int) -> str:
+    """The message without its @mentions and HTML, as the reporter typed it."""
+    text = html.unescape(_TAG.sub(" ", _MENTION.sub(" ", text)))
+    return chat.question(text, max_chars)
+
+
+@router.post("/teams")
+async def teams(request: Request, archive: ArchiveDep, settings: SettingsDep) -> dict[str, str]:
+    """Answer the @mention synchronously as {"type": "message", "text": Markdown}."""
+    body = await chat.read_body(request, settings.chat_max_body_bytes)
+    verify(settings, body, request.headers.get("authorization"))
+    activity = _activity(body)
+    text = question(chat.field(activity, "text"), settings.max_question_chars)
+    activity_id = chat.field(activity, "id")
+    if not activity_id:
+        task = asyncio.ensure_future(_reply(archive, settings, text))
+    else:
+        replies: Recent[asyncio.Task[str]] = request.app.state.teams_replies
+        task, new = replies.remember(
+            activity_id, lambda: asyncio.ensure_future(_reply(archive, settings, text))
+        )
+        if not new:
+            logger.info("Teams activity %s delivered again; sharing its answer", activity_id)
+    try:
+        # Shielded: a delivery that gives up waiting leaves the answer for the next one.
+        reply = await asyncio.wait_for(asyncio.shield(task), settings.teams_answer_timeout)
+    except TimeoutError:
+        reply = TOO_SLOW
+    return {"type": "message", "text": reply}
+
+
+def _activity(body: bytes) -> dict[str, Any]:
+    try:
+        activity = json.loads(body)
+    except ValueError as exc:
+        raise HTTPException(400, "The activity is not JSON.") from exc
+    if not isinstance(activity, dict):
+        raise HTTPException(400, "The activity is not a JSON object.")
+    return activity
+
+
+async def _reply(archive: Archive, settings: Settings, text: str) -> str:
+    if not text:
+        return usage("Mention me with a question")
+    try:
+        result = await chat.start_ask(archive, text)
+    except IndexNotReady:
+        return UNAVAILABLE
+    return markdown_message(result, settings.public_base_url)

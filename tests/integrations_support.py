@@ -36,8 +36,10 @@ def slack_headers(body: bytes, *, secret: str = SLACK_SECRET, at: float | None =
 def teams_headers(body: bytes, *, secret: str = TEAMS_SECRET) -> dict:
     """As Teams signs an outgoing webhook: base64 HMAC-SHA256 keyed by the decoded secret."""
     digest = hmac.new(base64.b64decode(secret), body, hashlib.sha256).digest()
-    return {"Authorization": "HMAC " + base64.b64encode(digest).decode(),
-            "Content-Type": "application/json"}
+    return {
+        "Authorization": "HMAC " + base64.b64encode(digest).decode(),
+        "Content-Type": "application/json",
+    }
 
 
 class CountingEmbedder:

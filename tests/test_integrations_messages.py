@@ -24,17 +24,30 @@ from app.integrations.messages import (
 BASE = "https://qa.example"
 
 
-def answer(text: str, sentence: str, *, file: str = "a.txt", paragraph: int = 3,
-           score: float = 0.9, passage: str | None = None) -> Answer:
-    return Answer(text, sentence, score, Citation(file, paragraph, 0, len(text)),
-                  passage or sentence)
+def answer(
+    text: str,
+    sentence: str,
+    *,
+    file: str = "a.txt",
+    paragraph: int = 3,
+    score: float = 0.9,
+    passage: str | None = None,
+) -> Answer:
+    return Answer(
+        text, sentence, score, Citation(file, paragraph, 0, len(text)), passage or sentence
+    )
 
 
-DENMARK = Result("How much did Denmark pay Kosovo?", False, [
-    answer("€200 million", "Denmark pays €200 million.", file="000.txt", paragraph=10),
-    answer("$230 million", "It brought in $230 million.", file="003.txt", paragraph=15,
-           score=0.89),
-])
+DENMARK = Result(
+    "How much did Denmark pay Kosovo?",
+    False,
+    [
+        answer("€200 million", "Denmark pays €200 million.", file="000.txt", paragraph=10),
+        answer(
+            "$230 million", "It brought in $230 million.", file="003.txt", paragraph=15, score=0.89
+        ),
+    ],
+)
 
 
 def test_slack_message_has_bold_answer_quoted_sentence_and_link() -> None:
@@ -57,18 +70,24 @@ def test_disagreeing_sources_each_come_with_their_own_citation() -> None:
 
 
 def test_sources_drop_repeated_and_much_weaker_answers() -> None:
-    result = Result("q", False, [
-        answer("Kosovo", "Kosovo agreed."),
-        answer("Kosovo", "Kosovo  agreed again.", paragraph=4, score=0.89),
-        answer("Albania", "Albania too.", paragraph=5, score=0.5),
-    ])
+    result = Result(
+        "q",
+        False,
+        [
+            answer("Kosovo", "Kosovo agreed."),
+            answer("Kosovo", "Kosovo  agreed again.", paragraph=4, score=0.89),
+            answer("Albania", "Albania too.", paragraph=5, score=0.5),
+        ],
+    )
     assert [s.answer for s in sources(result, BASE)] == ["Kosovo"]
 
 
 def test_no_answer_says_so_plainly_with_the_closest_passage() -> None:
-    result = Result("zebra dreams?", True, [
-        answer("x", "Nearby sentence.", score=0.2, passage="The whole closest paragraph.")
-    ])
+    result = Result(
+        "zebra dreams?",
+        True,
+        [answer("x", "Nearby sentence.", score=0.2, passage="The whole closest paragraph.")],
+    )
     message = slack_message(result, BASE)
     assert NO_ANSWER in message["blocks"][0]["text"]["text"]
     assert ">The whole closest paragraph." in message["blocks"][1]["text"]["text"]
@@ -107,9 +126,9 @@ def test_markdown_escapes_quoted_text_so_it_stays_literal() -> None:
 
 def test_messages_stay_within_platform_limits() -> None:
     long = "word " * 5000
-    result = Result("q", False, [
-        answer(long, long + ".", paragraph=n, score=0.9) for n in range(1, 80)
-    ])
+    result = Result(
+        "q", False, [answer(long, long + ".", paragraph=n, score=0.9) for n in range(1, 80)]
+    )
     message = slack_message(result, BASE)
     assert len(message["blocks"]) <= SLACK_MAX_BLOCKS
     assert all(len(b["text"]["text"]) <= SLACK_SECTION_LIMIT for b in message["blocks"])

@@ -1,0 +1,49 @@
+"""Every chat route is off (404) until its secret is configured."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from tests.integrations_support import slack_headers
+
+ROUTES = [
+    ("get", "/integrations/slack/commands?ssl_check=1"),
+    ("post", "/integrations/slack/commands"),
+    ("post", "/integrations/slack/events"),
+    ("post", "/integrations/mattermost"),
+    ("post", "/integrations/teams"),
+]
+
+
+def test_chat_routes_answer_404_until_configured(settings: Settings, embedder) -> None:
+    off = settings.model_copy(
+        update={
+            "slack_signing_secret": None,
+            "mattermost_token": None,
+            "teams_webhook_secret": None,
+        }
+    )
+    with TestClient(create_app(off, embedder=embedder)) as client:
+        for method, url in ROUTES:
+            response = client.request(method, url, content=b"{}", headers=slack_headers(b"{}"))
+            assert response.status_code == 404, url
+            assert "error" in response.json()
+
+
+@pytest.mark.parametrize(
+    "secret", ["slack_signing_secret", "mattermost_token", "teams_webhook_secret"]
+)
+def test_one_secret_turns_on_only_its_own_routes(settings: Settings, embedder, secret: str) -> None:
+    off = {"slack_signing_secret": None, "mattermost_token": None, "teams_webhook_secret": None}
+    one = settings.model_copy(update={**off, secret: "c2VjcmV0"})
+    with TestClient(create_app(one, embedder=embedder)) as client:
+        found = {url for method, url in ROUTES if client.request(method, url).status_code != 404}
+    expected = {
+        "slack_signing_secret": "/integrations/slack/",
+        "mattermost_token": "mattermost",
+        "teams_webhook_secret": "teams",
+    }[secret]
+    assert found and all(expected in url for url in found)

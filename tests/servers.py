@@ -1,0 +1,111 @@
+"""Real servers in subprocesses, and the archive fixtures the reliability tests share."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from app import store
+from app.embed import Embedder
+from app.ingest import build_index, read_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SQUAD = ROOT.parent / "shared" / "eval" / "squad-v1.1-dev" / "corpus"
+TOKEN = "test-token-5f0c2a"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def make_archive(base: Path, embedder: Embedder) -> Path:
+    """A copy of the seeds and its index under `base`; returns the index folder."""
+    corpus = base / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index_dir = base / "index"
+    build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)
+    return index_dir
+
+
+def agrees(index_dir: Path) -> bool:
+    """The index holds exactly the corpus folder's articles, each at its current text."""
+    manifest = store.read_manifest(index_dir)
+    articles, _ = read_corpus(Path(manifest.corpus_dir))
+    indexed = {name: info["sha256"] for name, info in manifest.files.items()}
+    return indexed == {a.file: a.sha256 for a in articles}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_env(index_dir: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=str(ROOT),
+        NEWSROOM_INDEX_DIR=str(index_dir),
+        API_TOKEN=TOKEN,
+        NEWSROOM_RATE_LIMIT_PER_MINUTE="0",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def client(self, timeout: float = 120) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+
+def start_server(index_dir: Path, *, timeout: float = 180, **env: str) -> Server:
+    """uvicorn with the app factory, as in production; returns once /healthz says ok."""
+    port = free_port()
+    log = index_dir.parent / f"server-{port}.log"
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "60",
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=child_env(index_dir, **env), stdout=out, stderr=out
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    server.stop(signal.SIGKILL)
+    raise TimeoutError(f"server not ready in {timeout}s:\n{server.log_tail()}")
+
+
+def article(topic: str, fact: str) -> str:
+    """A small article whose one body paragraph states `fact`."""
+    return f"{topic}\n\n{fact} Reporters confirmed the details on the same day.\n"

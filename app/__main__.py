@@ -14,7 +14,7 @@ from app.errors import NewsroomError
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from app.embed import SentenceTransformerEmbedder, model_name
+    from app.embed import embedder_name, load_embedder
     from app.ingest import build_index
 
     corpus = Path(args.corpus_dir or settings.corpus_dir)
@@ -24,12 +24,11 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     report = build_index(
         corpus,
         Path(args.index_dir),
-        model=model_name(settings.model_path),
-        load_embedder=lambda: SentenceTransformerEmbedder(
-            settings.model_path, batch_size=settings.embed_batch_size
-        ),
+        model=embedder_name(settings),
+        load_embedder=lambda: load_embedder(settings),
         rebuild=args.rebuild,
         progress=True,
+        index_type=settings.index_type,
     )
     state = "updated" if report.saved else "already up to date"
     print(
@@ -45,10 +44,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from app.api import AskRequest, ask_response
     from app.archive import Archive
-    from app.embed import SentenceTransformerEmbedder
+    from app.embed import load_embedder
 
     question = AskRequest(question=args.question, top_k=args.top_k).question
-    archive = Archive(Path(args.index_dir), SentenceTransformerEmbedder(settings.model_path))
+    archive = Archive(Path(args.index_dir), load_embedder(settings))
     archive.load()
     result = archive.reader.ask(question, top_k=args.top_k)
     if args.json:

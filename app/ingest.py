@@ -116,6 +116,7 @@ def build_index(
     load_embedder: Callable[[], Embedder],
     rebuild: bool = False,
     progress: bool = False,
+    index_type: str = "auto",
 ) -> Report:
     """Bring index_dir up to date with corpus_dir; the model is loaded only if needed."""
     began = time.perf_counter()
@@ -130,7 +131,8 @@ def build_index(
     if changed or removed or not _same_corpus(index_dir, corpus_dir):
         embedder = load_embedder()
         parts += index_articles(changed, embedder, progress=progress)
-        store.save(Index(_manifest(embedder, corpus_dir, parts), parts), index_dir)
+        manifest = _manifest(embedder, corpus_dir, parts)
+        store.save(Index(manifest, parts, index_type=index_type), index_dir)
         report.saved = True
     report.files = len(parts)
     report.paragraphs = sum(p.paragraphs for p in parts)

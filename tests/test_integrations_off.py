@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
 from tests.integrations_support import slack_headers
 
+MANIFEST = "slack-app-manifest.yaml"
 ROUTES = [
     ("get", "/integrations/slack/commands?ssl_check=1"),
     ("post", "/integrations/slack/commands"),
@@ -47,3 +51,15 @@ def test_one_secret_turns_on_only_its_own_routes(settings: Settings, embedder, s
         "teams_webhook_secret": "teams",
     }[secret]
     assert found and all(expected in url for url in found)
+
+
+def test_slack_manifest_points_at_the_slack_routes() -> None:
+    manifest = yaml.safe_load((Path(__file__).parent.parent / "docs" / MANIFEST).read_text())
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/ask"
+    assert command["url"].endswith("/integrations/slack/commands")
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"].endswith("/integrations/slack/events")
+    assert events["bot_events"] == ["app_mention"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == {"commands", "app_mentions:read", "chat:write"}

@@ -23,7 +23,8 @@ MARKDOWN_LIMIT = 4000  # Mattermost's classic post limit; Teams allows more
 DISAGREE_MARGIN = 0.05
 
 _SPACE = re.compile(r"\s+")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~|])")
+# `_` inside a word (file_name, per_cent) is literal in CommonMark; only its edges need a backslash.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>~|]|(?<!\w)_|_(?!\w))")
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,21 @@ def sources(result: Result, base: str, *, limit: int = 3) -> list[Source]:
         return []
     if result.no_answer:
         return [_source(result.answers[0], base, quote=result.answers[0].passage)]
-    best = result.answers[0].score
+    best = result.answers[0]
     shown: list[Answer] = []
     for answer in result.answers:
-        if best - answer.score > DISAGREE_MARGIN or len(shown) == limit:
+        if best.score - answer.score > DISAGREE_MARGIN or len(shown) == limit:
             break
-        if _plain(answer.answer) not in {_plain(a.answer) for a in shown}:
+        if _plain(answer.answer) not in {_plain(a.answer) for a in shown} and not (
+            _is_span(best) and not _is_span(answer)
+        ):
             shown.append(answer)
     return [_source(a, base, quote=a.sentence) for a in shown]
+
+
+def _is_span(answer: Answer) -> bool:
+    """A short answer found inside its sentence; a whole sentence answers more loosely."""
+    return _plain(answer.answer) != _plain(answer.sentence)
 
 
 def _source(answer: Answer, base: str, *, quote: str) -> Source:
@@ -150,5 +158,6 @@ def _markdown_source(source: Source, *, bold: bool) -> str:
         lines.append(f"**{markdown_escape(source.answer)}**")
     lines.append(f"> {markdown_escape(source.quote)}")
     lines.append("")  # ends the quote, so the link is not inside it
-    lines.append(f"[{markdown_escape(source.label)}]({source.url})")
+    label = source.label.replace("[", "(").replace("]", ")")
+    lines.append(f"[{label}]({source.url})")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 from starlette.exceptions import HTTPException
@@ -78,7 +78,8 @@ async def command(
     if payload.get("ssl_check") == "1":
         return Response(status_code=200)
     verify(settings, body, request.headers)
-    text = chat.question(payload.get("text", ""), settings.max_question_chars)
+    # Slack escapes &, < and > in what it sends, as in its messages.
+    text = chat.question(slack_unescape(payload.get("text", "")), settings.max_question_chars)
     visibility = "in_channel" if settings.slack_in_channel else "ephemeral"
     if not text:
         command_name = payload.get("command") or "/ask"
@@ -116,9 +117,13 @@ async def _answer_later(
     if not response_url:
         logger.warning("Slack command without a response_url; the late answer is dropped")
         return
-    response = await asyncio.to_thread(
-        WebhookClient(response_url).send, response_type=visibility, **message
-    )
+    try:
+        response = await asyncio.to_thread(
+            WebhookClient(response_url).send, response_type=visibility, **message
+        )
+    except (SlackClientError, OSError) as exc:
+        logger.warning("Slack response_url unreachable: %s", exc)
+        return
     if response.status_code != 200:
         logger.warning("Slack response_url answered %s: %s", response.status_code, response.body)
 
@@ -178,6 +183,8 @@ def _reply_in_thread(archive: Archive, settings: Settings, event: dict[str, Any]
         client.chat_postMessage(channel=chat.field(event, "channel"), thread_ts=thread, **message)
     except SlackApiError as exc:
         logger.warning("Slack chat.postMessage failed: %s", exc.response.get("error"))
+    except (SlackClientError, OSError) as exc:
+        logger.warning("Slack Web API unreachable: %s", exc)
 
 
 def _mention_reply(archive: Archive, settings: Settings, mention: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""Every chat route is off (404) until its secret is configured."""
+"""Which chat routes are on, what they say without an index, and the Slack manifest."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,16 @@ import yaml
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.integrations.messages import UNAVAILABLE
 from app.main import create_app
-from tests.integrations_support import slack_headers
+from tests.integrations_support import (
+    MATTERMOST_TOKEN,
+    QUESTION,
+    SLACK_SECRET,
+    TEAMS_SECRET,
+    slack_headers,
+    teams_headers,
+)
 
 MANIFEST = "slack-app-manifest.yaml"
 ROUTES = [
@@ -63,3 +72,32 @@ def test_slack_manifest_points_at_the_slack_routes() -> None:
     assert events["bot_events"] == ["app_mention"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert scopes == {"commands", "app_mentions:read", "chat:write"}
+
+
+def test_chat_says_plainly_when_the_archive_is_not_ready(
+    settings: Settings, embedder, tmp_path: Path
+) -> None:
+    empty = settings.model_copy(
+        update={
+            "index_dir": tmp_path / "no-index",
+            "slack_signing_secret": SLACK_SECRET,
+            "mattermost_token": MATTERMOST_TOKEN,
+            "teams_webhook_secret": TEAMS_SECRET,
+        }
+    )
+    form = f"command=%2Fask&text={QUESTION}".encode()
+    activity = json.dumps({"type": "message", "id": "n1", "text": QUESTION}).encode()
+    with TestClient(create_app(empty, embedder=embedder)) as client:
+        slack = client.post(
+            "/integrations/slack/commands",
+            content=form,
+            headers={**slack_headers(form), "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        mattermost = client.post(
+            "/integrations/mattermost", data={"token": MATTERMOST_TOKEN, "text": QUESTION}
+        )
+        teams = client.post(
+            "/integrations/teams", content=activity, headers=teams_headers(activity)
+        )
+    assert slack.status_code == mattermost.status_code == teams.status_code == 200
+    assert slack.json()["text"] == mattermost.json()["text"] == teams.json()["text"] == UNAVAILABLE

@@ -78,6 +78,13 @@ class Server:
             self.process.send_signal(sig)
         return self.process.wait(timeout)
 
+    def stop_cleanly(self) -> bool:
+        """SIGTERM, then: did it drain and shut down in order? uvicorn re-raises the signal
+        once it has shut down, so the exit status is -SIGTERM (or 0), never an error code."""
+        status = self.stop(signal.SIGTERM)
+        log = self.log.read_text(errors="replace")
+        return status in (0, -signal.SIGTERM) and "Application shutdown complete" in log
+
 
 def start_server(index_dir: Path, *, timeout: float = 180, **env: str) -> Server:
     """uvicorn with the app factory, as in production; returns once /healthz says ok."""

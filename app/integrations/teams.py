@@ -11,7 +11,7 @@ import html
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -76,22 +76,27 @@ async def teams(request: Request, archive: ArchiveDep, settings: SettingsDep) ->
     verify(settings, body, request.headers.get("authorization"))
     activity = _activity(body)
     text = question(chat.field(activity, "text"), settings.max_question_chars)
-    activity_id = chat.field(activity, "id")
-    if not activity_id:
-        task = asyncio.ensure_future(_reply(archive, settings, text))
-    else:
-        replies: Recent[asyncio.Task[str]] = request.app.state.teams_replies
-        task, new = replies.remember(
-            activity_id, lambda: asyncio.ensure_future(_reply(archive, settings, text))
-        )
-        if not new:
-            logger.info("Teams activity %s delivered again; sharing its answer", activity_id)
+    task = _shared_reply(request, chat.field(activity, "id"), _reply(archive, settings, text))
     try:
         # Shielded: a delivery that gives up waiting leaves the answer for the next one.
         reply = await asyncio.wait_for(asyncio.shield(task), settings.teams_answer_timeout)
     except TimeoutError:
         reply = TOO_SLOW
     return {"type": "message", "text": reply}
+
+
+def _shared_reply(
+    request: Request, activity_id: str, reply: Coroutine[Any, Any, str]
+) -> asyncio.Task[str]:
+    """The reply to this activity: started now, or the one a first delivery already started."""
+    if not activity_id:
+        return asyncio.ensure_future(reply)
+    replies: Recent[asyncio.Task[str]] = request.app.state.teams_replies
+    task, new = replies.remember(activity_id, lambda: asyncio.ensure_future(reply))
+    if not new:
+        reply.close()  # never awaited: the first delivery's task does the work
+        logger.info("Teams activity %s delivered again; sharing its answer", activity_id)
+    return task
 
 
 def _activity(body: bytes) -> dict[str, Any]:

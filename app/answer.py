@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.embed import Embedder
+from app.evidence import (
+    STOPWORDS,
+    Lexicon,
+    Question,
+    passage_features,
+    question_features,
+    sentence_features,
+)
+from app.linear import ReaderModels, load_models, sigmoid
 from app.retrieve import Candidate, Method, Retriever
 from app.store import Index, Passage
 
 _TERM = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    """a an and are as at be by did do does for from had has have how in is it its of on or
-    that the their this to was were what when where which who whom whose why with would
-    could should can will much many""".split()
-)
 
 # Answer types by how the question asks, as spaCy's OntoNotes entity labels.
 _TYPE_RULES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = tuple(
@@ -28,12 +31,14 @@ _TYPE_RULES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = tuple(
         (r"\bhow much\b", "MONEY QUANTITY CARDINAL PERCENT"),
         (r"\bhow (many|large|big|tall|high|far|old)\b", "CARDINAL QUANTITY DATE"),
         (r"\bhow long\b", "DATE TIME QUANTITY CARDINAL"),
-        (r"\b(when|what year|which year|what date|what century|what decade|what day)\b", "DATE TIME"),
+        (
+            r"\b(when|what year|which year|what date|what century|what decade|what day)\b",
+            "DATE TIME",
+        ),
         (r"\b(what|which) (country|city|state|nation|region|province)\b", "GPE LOC"),
         (r"\bwhere\b", "GPE LOC FAC ORG"),
         (r"\b(who|whom|whose)\b", "PERSON ORG NORP"),
-        (r"\b(what|which) (company|organization|organisation|agency|team|group|outlet)\b",
-         "ORG"),
+        (r"\b(what|which) (company|organization|organisation|agency|team|group|outlet)\b", "ORG"),
     )
 )
 
@@ -64,16 +69,21 @@ class Result:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Weights of the answer stage; chosen on SQuAD dev (see bench/ and README)."""
+    """Knobs of the answer stage; the learned weights live in app/reader_weights.json."""
 
-    sentence_weight: float = 0.5
-    overlap_weight: float = 0.3
-    rerank_depth: int = 10
-    no_answer_below: float = 0.35
+    # How many passages the models weigh before the top_k are kept.
+    rerank_depth: int = 30
 
 
-def terms(text: str) -> set[str]:
-    return {t for t in (m.group().lower() for m in _TERM.finditer(text)) if t not in STOPWORDS}
+@dataclass(frozen=True)
+class Reading:
+    """Everything weighed for one question, before answers are cut from it."""
+
+    question: Question
+    candidates: list[Candidate]
+    sentences: list[int]  # chosen sentence per candidate
+    passage_logits: np.ndarray
+    answerable: float
 
 
 def answer_types(question: str) -> frozenset[str]:
@@ -87,66 +97,71 @@ class Reader:
     """Answers questions from one loaded index; the API, CLI, chat and eval all call ask()."""
 
     def __init__(
-        self, index: Index, embedder: Embedder, retriever: Retriever, tuning: Tuning | None = None
+        self,
+        index: Index,
+        embedder: Embedder,
+        retriever: Retriever,
+        tuning: Tuning | None = None,
+        models: ReaderModels | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.retriever = retriever
         self.tuning = tuning or Tuning()
+        self.models = models or load_models()
+        self.lexicon = Lexicon(index)
 
     def ask(self, question: str, *, top_k: int = 3, method: Method = "hybrid") -> Result:
-        query = self.embedder.encode([question])[0]
-        depth = max(top_k, self.tuning.rerank_depth)
-        candidates = self.retriever.search(question, query, k=depth, method=method)
-        q_terms = terms(question)
-        scored = [self._read(c, query, q_terms, method) for c in candidates]
-        scored.sort(key=lambda item: -item[0])
-        types = answer_types(question)
-        answers = [
-            self._answer(candidates_row, sentence, score, q_terms, types)
-            for score, candidates_row, sentence in scored[:top_k]
-        ]
-        no_answer = not answers or answers[0].score < self.tuning.no_answer_below
+        reading = self.read(question, method=method)
+        order = np.argsort(-reading.passage_logits, kind="stable")[:top_k]
+        answers = [self._answer(reading, int(i), q_terms=plain_terms(question)) for i in order]
+        no_answer = not answers or reading.answerable < self.models.answerable_threshold
         return Result(question, no_answer, answers)
 
-    def _read(
-        self, candidate: Candidate, query: np.ndarray, q_terms: set[str], method: Method
-    ) -> tuple[float, int, int]:
-        """(passage score, passage row, best sentence index) with sentence evidence folded in."""
-        passage = self.index.passages[candidate.row]
-        lo, hi = self.index.sentence_starts[candidate.row : candidate.row + 2]
-        cosine = self.index.sentence_vectors[lo:hi] @ query
-        overlap = np.array([_overlap(q_terms, passage, s, e) for s, e in passage.sentences])
-        sentence_scores = cosine + self.tuning.overlap_weight * overlap
-        best = int(np.argmax(sentence_scores))
-        if method != "hybrid":
-            # Baselines: rank as retrieved; pick the sentence by cosine alone.
-            return candidate.score, candidate.row, int(np.argmax(cosine))
-        score = candidate.score + self.tuning.sentence_weight * float(sentence_scores[best])
-        return score, candidate.row, best
+    def read(self, question: str, *, method: Method = "hybrid") -> Reading:
+        """Retrieve, pick each passage's best sentence, weigh passages and answerability."""
+        query = self.embedder.encode([question])[0]
+        candidates = self.retriever.search(
+            question, query, k=self.tuning.rerank_depth, method=method
+        )
+        q = self.lexicon.question(query, question, answer_types(question))
+        per_sentence = [sentence_features(self.lexicon, q, c.row) for c in candidates]
+        if method == "hybrid":
+            chosen = [int(np.argmax(self.models.sentence.logits(f))) for f in per_sentence]
+        else:
+            # Baselines: the sentence by cosine alone, passages in retrieval order.
+            chosen = [int(np.argmax(f[:, 0])) for f in per_sentence]
+        best = [f[i] for f, i in zip(per_sentence, chosen, strict=True)]
+        features = passage_features(self.lexicon, q, candidates, best)
+        learned = self.models.passage.logits(features) if candidates else np.zeros(0)
+        logits = learned if method == "hybrid" else -np.arange(len(candidates), dtype=float)
+        top = int(np.argmax(learned)) if candidates else None
+        evidence = question_features(features[top] if top is not None else None)
+        answerable = sigmoid(float(self.models.answerable.logits(evidence[None, :])[0]))
+        return Reading(q, candidates, chosen, logits, answerable)
 
-    def _answer(
-        self, row: int, sentence: int, score: float, q_terms: set[str], types: frozenset[str]
-    ) -> Answer:
-        passage = self.index.passages[row]
-        s_start, s_end = passage.sentences[sentence]
+    def _answer(self, reading: Reading, i: int, q_terms: set[str]) -> Answer:
+        candidate = reading.candidates[i]
+        passage = self.index.passages[candidate.row]
+        s_start, s_end = passage.sentences[reading.sentences[i]]
+        types = reading.question.types
         start, end = best_span(passage, (s_start, s_end), q_terms, types) or (s_start, s_end)
         text = passage.text
         base = passage.start
+        # How sure we are that this passage answers: P(answerable) x P(this passage | it is).
+        confidence = reading.answerable * sigmoid(float(reading.passage_logits[i]))
         return Answer(
             answer=text[start - base : end - base],
             sentence=text[s_start - base : s_end - base],
-            score=_confidence(score),
+            score=round(confidence, 4),
             citation=Citation(passage.file, passage.paragraph, start, end),
             passage=text,
         )
 
 
-def _overlap(q_terms: set[str], passage: Passage, start: int, end: int) -> float:
-    if not q_terms:
-        return 0.0
-    sentence = passage.text[start - passage.start : end - passage.start]
-    return len(q_terms & terms(sentence)) / len(q_terms)
+def plain_terms(text: str) -> set[str]:
+    """Unstemmed content words, for matching against the raw text of a sentence."""
+    return {t for t in (m.group().lower() for m in _TERM.finditer(text)) if t not in STOPWORDS}
 
 
 def best_span(
@@ -167,13 +182,8 @@ def best_span(
     for start, end, label in passage.entities:
         if start < s_start or end > s_end or label not in types:
             continue
-        if terms(text[start - base : end - base]) <= q_terms:
+        if plain_terms(text[start - base : end - base]) <= q_terms:
             continue  # the question's own words are not its answer
         distance = min((abs(start - a) for a in anchors), default=0)
         options.append((distance, start, end))
     return min(options)[1:] if options else None
-
-
-def _confidence(score: float) -> float:
-    """Squash a raw passage score into 0..1."""
-    return 1.0 / (1.0 + math.exp(-8.0 * (score - 0.5)))

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from app import store
 from app.answer import Reader, Result
 from app.corpus import corpus_files
+from app.embed import Embedder
 from app.metrics import (
     CUTOFF,
     Outcome,
@@ -186,20 +187,27 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
-def load_reader(corpus_dir: Path, cache_dir: Path) -> Reader:
-    """Build or reuse (by corpus content hash) an index in the cache, and read from it."""
-    from app.config import get_settings
-    from app.embed import SentenceTransformerEmbedder, model_name
+def load_index(corpus_dir: Path, cache_dir: Path, embedder: Embedder) -> store.Index:
+    """Build or reuse (by corpus content hash) an index of the corpus in the cache."""
     from app.ingest import build_index
 
-    settings = get_settings()
-    embedder = SentenceTransformerEmbedder(settings.model_path)
     index_dir = cache_dir / corpus_key(corpus_dir)
-    report = build_index(
-        corpus_dir, index_dir, model=model_name(settings.model_path), load_embedder=lambda: embedder
-    )
+    report = build_index(corpus_dir, index_dir, model=embedder.name, load_embedder=lambda: embedder)
     logger.info("index %s: %d files, %d chunks", index_dir, report.files, report.chunks)
-    index = store.load(index_dir)
+    return store.load(index_dir)
+
+
+def load_embedder() -> Embedder:
+    from app.config import get_settings
+    from app.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(get_settings().model_path)
+
+
+def load_reader(corpus_dir: Path, cache_dir: Path) -> Reader:
+    """A reader exactly as the service builds one, over the cached index of the corpus."""
+    embedder = load_embedder()
+    index = load_index(corpus_dir, cache_dir, embedder)
     return Reader(index, embedder, Retriever(index))
 
 

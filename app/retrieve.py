@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import bm25s
+import faiss
 import numpy as np
 import Stemmer
 
@@ -26,6 +27,7 @@ class Candidate:
     score: float
     dense: float
     bm25: float
+    bm25_raw: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Retriever:
     def __init__(self, index: Index, fusion: Fusion | None = None) -> None:
         self.index = index
         self.fusion = fusion or Fusion()
+        # One query at a time over a few thousand rows: threads only add contention.
+        faiss.omp_set_num_threads(1)
         self.tokenizer = bm25s.tokenization.Tokenizer(
             stopwords="en", stemmer=Stemmer.Stemmer("english")
         )
@@ -51,15 +55,19 @@ class Retriever:
             )
             self.bm25.index(tokens, show_progress=False)
         self.vocab = self.tokenizer.get_vocab_dict()
+        self.stems = {i: stem for stem, i in self.vocab.items()}
         self.chunk_passage = np.array(
             [index.passage_rows[(c.file, c.paragraph)] for c in index.chunks], dtype=np.int64
         )
 
     def bm25_scores(self, question: str) -> np.ndarray:
         """BM25 score of every chunk (zeros when no question word is in the archive)."""
-        words = self.tokenizer.tokenize([question], update_vocab=False, return_as="string", show_progress=False
+        # Token ids, mapped back through our own table: bm25s's decode() rebuilds its reverse
+        # vocabulary on every call, which cost 14 ms a question.
+        ids = self.tokenizer.tokenize(
+            [question], update_vocab=False, return_as="ids", show_progress=False
         )[0]
-        known = [w for w in words if w in self.vocab]
+        known = [self.stems[i] for i in ids if self.stems.get(i)]
         if not known or not self.index.chunks:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
@@ -68,7 +76,9 @@ class Retriever:
         """Cosine of the best `depth` chunks, by FAISS."""
         if not self.index.chunks:
             return {}
-        scores, ids = self.index.faiss.search(query.reshape(1, -1), min(depth, len(self.index.chunks)))
+        scores, ids = self.index.faiss.search(
+            query.reshape(1, -1), min(depth, len(self.index.chunks))
+        )
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
 
     def search(
@@ -87,7 +97,8 @@ class Retriever:
         rows_array = np.fromiter(rows, dtype=np.int64)
         cosine = self.index.chunk_vectors[rows_array] @ query
         lex = lexical[rows_array] if lexical is not None else np.zeros(len(rows_array))
-        lex_norm = lex / lex.max() if lex.max() > 0 else lex
+        lex_max = float(lex.max())
+        lex_norm = lex / lex_max if lex_max > 0 else lex
         if method == "bm25":
             fused = lex_norm
         elif method == "dense":
@@ -99,5 +110,5 @@ class Retriever:
         for chunk_row, f, c, b in zip(rows_array, fused, cosine, lex_norm, strict=True):
             passage = int(self.chunk_passage[chunk_row])
             if passage not in best or f > best[passage].score:
-                best[passage] = Candidate(passage, float(f), float(c), float(b))
+                best[passage] = Candidate(passage, float(f), float(c), float(b), float(b) * lex_max)
         return sorted(best.values(), key=lambda c: -c.score)[:k]

@@ -1,0 +1,222 @@
+"""Train the reader's three logistic models on SQuAD dev.jsonl only; write app/reader_weights.json.
+
+    .venv/bin/python -m train.train_reader [--eval-dir ../shared/eval]
+
+1. sentence: which sentence of the gold paragraph holds a gold answer;
+2. passage: which of the retrieved candidates is the gold paragraph (features use the
+   sentence model's pick in each candidate);
+3. answerable: does the archive answer at all. Positives: dev questions over the SQuAD corpus.
+   Negatives: the same dev questions over the seeds corpus (news about Kosovo), which cannot
+   answer them. Test questions are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from app.answer import Tuning, answer_types
+from app.corpus import corpus_files
+from app.embed import Embedder
+from app.evaluate import Question, load_embedder, load_index, load_questions
+from app.evidence import (
+    PASSAGE_FEATURES,
+    QUESTION_FEATURES,
+    SENTENCE_FEATURES,
+    Lexicon,
+    passage_features,
+    question_features,
+    sentence_features,
+)
+from app.linear import WEIGHTS_FILE, LinearModel, ReaderModels, save_models
+from app.metrics import sentence_hit
+from app.retrieve import Candidate, Retriever
+from app.store import Index
+
+logger = logging.getLogger("train")
+
+# The no_answer threshold is the score below which this share of dev questions falls short:
+# the service should still answer about 97% of questions its archive can answer.
+ANSWERED_SHARE = 0.03
+
+
+@dataclass
+class Retrieved:
+    """One question's candidates and per-candidate sentence features, on one archive."""
+
+    question: Question
+    candidates: list[Candidate]
+    sentences: list[np.ndarray]
+    lexicon_question: object
+
+
+def retrieve_all(
+    questions: list[Question], index: Index, embedder: Embedder, depth: int
+) -> tuple[Lexicon, list[Retrieved]]:
+    retriever, lexicon = Retriever(index), Lexicon(index)
+    vectors = embedder.encode([q.question for q in questions])
+    out = []
+    for q, vec in zip(questions, vectors, strict=True):
+        cands = retriever.search(q.question, vec, k=depth, method="hybrid")
+        lq = lexicon.question(vec, q.question, answer_types(q.question))
+        feats = [sentence_features(lexicon, lq, c.row) for c in cands]
+        out.append(Retrieved(q, cands, feats, lq))
+    return lexicon, out
+
+
+def fit(
+    x: np.ndarray, y: np.ndarray, names: tuple[str, ...], *, balanced: bool = False
+) -> LinearModel:
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    weight = "balanced" if balanced else None
+    model = LogisticRegression(max_iter=2000, class_weight=weight).fit((x - mean) / scale, y)
+    logger.info("fit %s on %d rows (%d positive)", names, len(y), int(y.sum()))
+    return LinearModel(
+        names,
+        tuple(map(float, mean)),
+        tuple(map(float, scale)),
+        tuple(map(float, model.coef_[0])),
+        float(model.intercept_[0]),
+    )
+
+
+def gold_row(index: Index, r: Retrieved) -> int | None:
+    wanted = {index.passage_rows.get(tuple(s)) for s in r.question.sources}
+    return next((i for i, c in enumerate(r.candidates) if c.row in wanted), None)
+
+
+def sentence_data(index: Index, data: list[Retrieved]) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for r in data:
+        i = gold_row(index, r)
+        if i is None:
+            continue
+        p = index.passages[r.candidates[i].row]
+        labels = [
+            sentence_hit(p.text[s - p.start : e - p.start], r.question.answers)
+            for s, e in p.sentences
+        ]
+        if any(labels):
+            xs.append(r.sentences[i])
+            ys.extend(labels)
+    return np.vstack(xs), np.asarray(ys)
+
+
+def passage_rows(
+    lexicon: Lexicon, sentence: LinearModel, r: Retrieved
+) -> tuple[np.ndarray, list[int]]:
+    chosen = [int(np.argmax(sentence.logits(f))) for f in r.sentences]
+    best = [f[i] for f, i in zip(r.sentences, chosen, strict=True)]
+    feats = passage_features(lexicon, r.lexicon_question, r.candidates, best)  # type: ignore[arg-type]
+    return feats, chosen
+
+
+def without_article(index: Index, r: Retrieved) -> Retrieved:
+    """The question asked of an archive that lacks its article: a realistic unanswerable one."""
+    gone = {f for f, _ in r.question.sources}
+    keep = [i for i, c in enumerate(r.candidates) if index.passages[c.row].file not in gone]
+    return Retrieved(
+        r.question,
+        [r.candidates[i] for i in keep],
+        [r.sentences[i] for i in keep],
+        r.lexicon_question,
+    )
+
+
+def question_row(
+    lexicon: Lexicon, sentence: LinearModel, passage: LinearModel, r: Retrieved
+) -> np.ndarray:
+    if not r.candidates:
+        return question_features(None)
+    feats, _ = passage_rows(lexicon, sentence, r)
+    return question_features(feats[int(np.argmax(passage.logits(feats)))])
+
+
+def report(index: Index, lexicon: Lexicon, models: ReaderModels, data: list[Retrieved]) -> None:
+    """Dev numbers of the trained ranking (a quick look; `python -m app eval` is the judge)."""
+    r1 = r5 = mrr = hit = 0.0
+    for r in data:
+        feats, chosen = passage_rows(lexicon, models.sentence, r)
+        order = np.argsort(-models.passage.logits(feats), kind="stable") if len(feats) else []
+        rows = [r.candidates[i].row for i in order]
+        wanted = {index.passage_rows.get(tuple(s)) for s in r.question.sources}
+        rank = next((k for k, row in enumerate(rows[:10], 1) if row in wanted), None)
+        r1 += rank == 1
+        r5 += rank is not None and rank <= 5
+        mrr += 1 / rank if rank else 0
+        if len(order):
+            p = index.passages[rows[0]]
+            s, e = p.sentences[chosen[int(order[0])]]
+            hit += sentence_hit(p.text[s - p.start : e - p.start], r.question.answers)
+    n = len(data)
+    print(f"dev: R@1 {r1 / n:.3f} R@5 {r5 / n:.3f} MRR@10 {mrr / n:.3f} sent@1 {hit / n:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--eval-dir", type=Path, default=Path("../shared/eval"))
+    parser.add_argument("--seeds", type=Path, default=Path("../shared/seeds"))
+    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/eval"))
+    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument("--reuse", action="store_true", help="reuse cached retrieval results")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    began = time.perf_counter()
+    squad = args.eval_dir / "squad-v1.1-dev"
+    embedder = load_embedder()
+    depth = Tuning().rerank_depth
+    squad_index = load_index(squad / "corpus", args.cache_dir, embedder)
+    seeds_index = load_index(args.seeds, args.cache_dir, embedder)
+    names = {p.name for p in corpus_files(squad / "corpus")}
+    dev = load_questions(squad / "dev.jsonl", names)
+    cached = args.cache_dir / "train_reader.pkl"
+    if args.reuse and cached.is_file():
+        # Only for iterating on the models: retrieval and sentence features are unchanged.
+        lexicon, data, seeds_lexicon, away = pickle.loads(cached.read_bytes())
+        lexicon.index, seeds_lexicon.index = squad_index, seeds_index
+    else:
+        lexicon, data = retrieve_all(dev, squad_index, embedder, depth)
+        seeds_lexicon, away = retrieve_all(dev, seeds_index, embedder, depth)
+        lexicon.index = seeds_lexicon.index = None  # type: ignore[assignment]
+        cached.write_bytes(pickle.dumps((lexicon, data, seeds_lexicon, away)))
+        lexicon.index, seeds_lexicon.index = squad_index, seeds_index
+
+    sentence = fit(*sentence_data(squad_index, data), SENTENCE_FEATURES)
+    xs, ys = [], []
+    for r in data:
+        feats, _ = passage_rows(lexicon, sentence, r)
+        g = gold_row(squad_index, r)
+        xs.append(feats)
+        ys.extend(float(i == g) for i in range(len(feats)))
+    passage = fit(np.vstack(xs), np.asarray(ys), PASSAGE_FEATURES)
+
+    pos = [question_row(lexicon, sentence, passage, r) for r in data]
+    neg = [question_row(seeds_lexicon, sentence, passage, r) for r in away]
+    neg += [question_row(lexicon, sentence, passage, without_article(squad_index, r)) for r in data]
+    x = np.vstack(pos + neg)
+    y = np.asarray([1.0] * len(pos) + [0.0] * len(neg))
+    answerable = fit(x, y, QUESTION_FEATURES, balanced=True)
+    p = 1 / (1 + np.exp(-answerable.logits(x)))
+    n_pos, n_seeds = len(pos), len(away)
+    threshold = float(np.quantile(p[:n_pos], ANSWERED_SHARE))
+    print(
+        f"answerable: threshold {threshold:.3f}; "
+        f"dev answered {np.mean(p[:n_pos] >= threshold):.3f}, "
+        f"dev-on-seeds no_answer {np.mean(p[n_pos : n_pos + n_seeds] < threshold):.3f}, "
+        f"dev-without-its-article no_answer {np.mean(p[n_pos + n_seeds :] < threshold):.3f}"
+    )
+    models = ReaderModels(passage, sentence, answerable, threshold)
+    report(squad_index, lexicon, models, data)
+    save_models(models, args.out, trained_on="squad-v1.1-dev/dev.jsonl", depth=depth)
+    print(f"wrote {args.out} in {time.perf_counter() - began:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

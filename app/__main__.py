@@ -69,7 +69,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app
 
     settings = settings.model_copy(update={"index_dir": Path(args.index_dir)})
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # log_config=None: uvicorn keeps the JSON logging create_app set up (app.telemetry),
+    # and RequestLog writes the access lines, with request ids.
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+    )
     return 0
 
 

@@ -31,7 +31,12 @@ REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
 # The attributes every LogRecord has; anything else came in through `extra=` and is logged.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 router = APIRouter(include_in_schema=False)
 

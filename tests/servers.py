@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ import httpx
 from app import store
 from app.embed import Embedder
 from app.ingest import build_index, read_corpus
+from app.store import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -25,12 +26,25 @@ TOKEN = "test-token-5f0c2a"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+_built: dict[str, Index] = {}
+
+
 def make_archive(base: Path, embedder: Embedder) -> Path:
-    """A copy of the seeds and its index under `base`; returns the index folder."""
+    """A copy of the seeds and its index under `base`; returns the index folder.
+
+    The seeds are embedded once per session; later archives reuse those vectors, re-pointed
+    at their own corpus copy (the manifest names the corpus an index belongs to).
+    """
     corpus = base / "corpus"
     shutil.copytree(SEEDS, corpus)
     index_dir = base / "index"
-    build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)
+    if embedder.name not in _built:
+        build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)
+        _built[embedder.name] = store.load(index_dir)
+        return index_dir
+    seeds = _built[embedder.name]
+    manifest = replace(seeds.manifest, corpus_dir=str(corpus.resolve()))
+    store.save(Index(manifest, list(seeds.files.values())), index_dir)
     return index_dir
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import store
+from app import publish, store
+from app.archive import Archive
 from app.embed import Embedder
 from bench.soak import soak
 from tests.servers import AUTH, ROOT, SQUAD, agrees, article, child_env, make_archive, start_server
@@ -160,3 +161,21 @@ def test_short_soak_has_no_errors_and_flat_memory(index_dir: Path) -> None:
         assert server.stop_cleanly()
     assert figures.requests > 0 and figures.errors == 0, figures.error_kinds
     assert figures.rss_growth < 0.10, figures
+
+
+def test_a_save_cut_short_leaves_the_old_index_and_the_next_write_cleans_up(
+    index_dir: Path, embedder: Embedder
+) -> None:
+    # What kill -9 inside store.save leaves behind: a half-written staging folder, and a
+    # new link that never replaced `current`.
+    staging = index_dir / ".v-20990101T000000-000000001.tmp"
+    staging.mkdir()
+    (staging / "chunks.jsonl").write_text('{"file": "half', encoding="utf-8")
+    (index_dir / ".current.tmp").symlink_to(staging.name)
+    archive = Archive(index_dir, embedder)
+    archive.load()
+    assert len(archive.reader.index.files) == 2
+    text = article("Night ferry", "The night ferry to Inishmore was cancelled by the storm.")
+    publish.publish(archive, publish.article_from("ferry.txt", text), replace=False)
+    assert not staging.exists() and not (index_dir / ".current.tmp").exists()
+    assert agrees(index_dir) and len(store.load(index_dir).files) == 3

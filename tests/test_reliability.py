@@ -41,6 +41,12 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def post_ignoring_cutoff(url: str, body: dict[str, str]) -> None:
+    """Upload an article to a server that may be killed before it answers."""
+    with httpx.Client(base_url=url, timeout=120) as client, contextlib.suppress(httpx.HTTPError):
+        client.post("/documents", json=body, headers=AUTH)
+
+
 def cited(client: httpx.Client, question: str) -> list[str]:
     response = client.get("/ask", params={"q": question})
     assert response.status_code == 200
@@ -107,6 +113,25 @@ def test_kill_during_an_upload_leaves_it_whole_and_earlier_writes_persist(
             assert withdrawn not in cited(client, QUESTION)
     finally:
         assert server.stop_cleanly()
+
+
+def test_kill_at_any_moment_of_a_write_leaves_it_whole_or_absent(index_dir: Path) -> None:
+    corpus = corpus_of(index_dir)
+    names = ["Victoria_Australia.txt", "Jacksonville_Florida.txt", "Southern_California.txt"]
+    server = start_server(index_dir)
+    for name, delay in zip(names, (0.02, 0.3, 1.0), strict=True):
+        body = {"file": name, "text": (SQUAD / name).read_text(encoding="utf-8")}
+        uploading = threading.Thread(target=post_ignoring_cutoff, args=(server.url, body))
+        uploading.start()
+        time.sleep(delay)
+        server.stop(signal.SIGKILL)
+        uploading.join()
+        server = start_server(index_dir)
+        indexed = name in store.read_manifest(index_dir).files
+        assert indexed == (corpus / name).exists(), f"killed {delay}s in: whole or absent"
+        assert agrees(index_dir)
+        assert not list(corpus.glob(".publish-*")), "no half-written file is left"
+    assert server.stop_cleanly()
 
 
 def test_queries_from_threads_during_uploads_all_succeed_and_sigterm_drains(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app import span
 from app.embed import Embedder
 from app.evidence import (
     STOPWORDS,
@@ -144,8 +145,7 @@ class Reader:
         candidate = reading.candidates[i]
         passage = self.index.passages[candidate.row]
         s_start, s_end = passage.sentences[reading.sentences[i]]
-        types = reading.question.types
-        start, end = best_span(passage, (s_start, s_end), q_terms, types) or (s_start, s_end)
+        start, end = self._span(passage, (s_start, s_end), reading.question, q_terms)
         text = passage.text
         base = passage.start
         # How sure we are that this passage answers: P(answerable) x P(this passage | it is).
@@ -157,6 +157,20 @@ class Reader:
             citation=Citation(passage.file, passage.paragraph, start, end),
             passage=text,
         )
+
+    def _span(
+        self, passage: Passage, sentence: tuple[int, int], q: Question, q_terms: set[str]
+    ) -> tuple[int, int]:
+        """The best-weighed entity or noun phrase of the sentence; the sentence if none."""
+        model = self.models.span
+        if model is None:
+            return best_span(passage, sentence, q_terms, q.types) or sentence
+        options = span.candidates(passage, sentence)
+        if not options:
+            return sentence
+        rows = span.features(passage, sentence, options, q_terms, q.asks, q.types)
+        start, end, _ = options[int(np.argmax(model.logits(rows)))]
+        return start, end
 
 
 def plain_terms(text: str) -> set[str]:

@@ -16,6 +16,7 @@ import numpy as np
 import Stemmer
 
 from app.retrieve import Candidate
+from app.span import asks
 from app.store import Index
 
 _TERM = re.compile(r"\w+", re.UNICODE)
@@ -74,6 +75,7 @@ class Question:
     terms: frozenset[str]
     weights: dict[str, float]
     types: frozenset[str]
+    asks: str = "other"
 
     def share(self, found: frozenset[str]) -> float:
         """The IDF-weighted share of the question's terms that `found` contains."""
@@ -109,7 +111,7 @@ class Lexicon:
     def question(self, query: np.ndarray, text: str, types: frozenset[str]) -> Question:
         q_terms = terms(text)
         weights = {t: self.idf.get(t, self.unseen_idf) for t in q_terms}
-        return Question(query, q_terms, weights, types)
+        return Question(query, q_terms, weights, types, asks(text))
 
     def unknown_share(self, question: Question) -> float:
         unknown = frozenset(t for t in question.terms if t not in self.idf)

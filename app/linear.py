@@ -33,12 +33,13 @@ class LinearModel:
 
 @dataclass(frozen=True)
 class ReaderModels:
-    """The three models the reader applies: which passage, which sentence, any answer at all."""
+    """The models the reader applies: which passage, which sentence, any answer, which span."""
 
     passage: LinearModel
     sentence: LinearModel
     answerable: LinearModel
     answerable_threshold: float = 0.5
+    span: LinearModel | None = None
 
 
 def sigmoid(x: float) -> float:
@@ -62,6 +63,7 @@ def load_models(path: Path = WEIGHTS_FILE) -> ReaderModels:
         sentence=_model(data["sentence"]),
         answerable=_model(data["answerable"]),
         answerable_threshold=float(data["answerable_threshold"]),
+        span=_model(data["span"]) if "span" in data else None,
     )
 
 
@@ -71,6 +73,7 @@ def save_models(models: ReaderModels, path: Path, **provenance: object) -> None:
         "sentence": models.sentence.to_json(),
         "answerable": models.answerable.to_json(),
         "answerable_threshold": models.answerable_threshold,
+        **({"span": models.span.to_json()} if models.span else {}),
         "provenance": provenance,
     }
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

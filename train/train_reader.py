@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from app.answer import Tuning, answer_types
+from app import span
+from app.answer import Tuning, answer_types, plain_terms
 from app.corpus import corpus_files
 from app.embed import Embedder
 from app.evaluate import Question, load_embedder, load_index, load_questions
@@ -36,7 +37,7 @@ from app.evidence import (
     sentence_features,
 )
 from app.linear import WEIGHTS_FILE, LinearModel, ReaderModels, save_models
-from app.metrics import sentence_hit
+from app.metrics import normalize_answer, sentence_hit
 from app.retrieve import Candidate, Retriever
 from app.store import Index
 
@@ -74,10 +75,12 @@ def retrieve_all(
 def fit(
     x: np.ndarray, y: np.ndarray, names: tuple[str, ...], *, balanced: bool = False
 ) -> LinearModel:
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    # A column that never varies in training (a rare label pairing) must not blow up later.
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(std > 1e-6, std, 1.0)
     weight = "balanced" if balanced else None
     model = LogisticRegression(max_iter=2000, class_weight=weight).fit((x - mean) / scale, y)
-    logger.info("fit %s on %d rows (%d positive)", names, len(y), int(y.sum()))
+    logger.info("fit %d features on %d rows (%d positive)", len(names), len(y), int(y.sum()))
     return LinearModel(
         names,
         tuple(map(float, mean)),
@@ -107,6 +110,36 @@ def sentence_data(index: Index, data: list[Retrieved]) -> tuple[np.ndarray, np.n
             xs.append(r.sentences[i])
             ys.extend(labels)
     return np.vstack(xs), np.asarray(ys)
+
+
+def span_data(index: Index, data: list[Retrieved]) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate spans of gold sentences; positive when the span is a gold answer."""
+    xs, ys, covered, sentences = [], [], 0, 0
+    for r in data:
+        i = gold_row(index, r)
+        if i is None:
+            continue
+        p = index.passages[r.candidates[i].row]
+        q = r.question
+        golds = {normalize_answer(a) for a in q.answers}
+        words, asked = plain_terms(q.question), span.asks(q.question)
+        for s, e in p.sentences:
+            if not sentence_hit(p.text[s - p.start : e - p.start], q.answers):
+                continue
+            options = span.candidates(p, (s, e))
+            labels = [
+                normalize_answer(p.text[a - p.start : b - p.start]) in golds for a, b, _ in options
+            ]
+            sentences += 1
+            if any(labels):
+                covered += 1
+                types = answer_types(q.question)
+                xs.append(span.features(p, (s, e), options, words, asked, types))
+                ys.extend(labels)
+    print(
+        f"span candidates hold a gold answer in {covered / max(sentences, 1):.3f} of gold sentences"
+    )
+    return np.vstack(xs), np.asarray(ys, dtype=float)
 
 
 def passage_rows(
@@ -212,7 +245,8 @@ def main() -> None:
         f"dev-on-seeds no_answer {np.mean(p[n_pos : n_pos + n_seeds] < threshold):.3f}, "
         f"dev-without-its-article no_answer {np.mean(p[n_pos + n_seeds :] < threshold):.3f}"
     )
-    models = ReaderModels(passage, sentence, answerable, threshold)
+    span_model = fit(*span_data(squad_index, data), span.SPAN_FEATURES)
+    models = ReaderModels(passage, sentence, answerable, threshold, span_model)
     report(squad_index, lexicon, models, data)
     save_models(models, args.out, trained_on="squad-v1.1-dev/dev.jsonl", depth=depth)
     print(f"wrote {args.out} in {time.perf_counter() - began:.0f}s")

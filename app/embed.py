@@ -90,6 +90,9 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads  # 0 = one per core
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads sleep instead of spinning: on shared or busy cores a spinning pool
+        # steals the CPU the other requests (and the other thread of this pool) need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(graph), options, providers=["CPUExecutionProvider"]
         )

@@ -8,6 +8,7 @@ place) or fully absent (it was not).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from app import store
 from app.archive import Archive
-from app.corpus import Article, parse_article
+from app.corpus import Article, corpus_files, parse_article
 from app.embed import Embedder
 from app.errors import (
     BadDocument,
@@ -178,7 +179,7 @@ def _fsync_dir(path: Path) -> None:
 def reconcile(index_dir: Path, embedder: Embedder) -> Report | None:
     """Make the index agree with its corpus folder again, if a crash left them apart.
 
-    Runs before serving. Cheap when they agree: the corpus is read and hashed, nothing embedded.
+    Runs before serving. Cheap when they agree: the files are hashed, nothing is parsed.
     """
     if not store.exists(index_dir):
         return None
@@ -190,9 +191,8 @@ def reconcile(index_dir: Path, embedder: Embedder) -> Report | None:
         return None
     for partial in corpus.glob(PARTIAL.format(name="*", pid="*")):
         partial.unlink(missing_ok=True)
-    articles, _ = read_corpus(corpus)
-    on_disk = {a.file: a.sha256 for a in articles}
-    if on_disk == {name: info["sha256"] for name, info in manifest.files.items()}:
+    indexed = {name: info["sha256"] for name, info in manifest.files.items()}
+    if _fingerprints(corpus) == indexed or _readable(corpus) == indexed:
         return None
     report = build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)
     logger.warning(
@@ -202,3 +202,14 @@ def reconcile(index_dir: Path, embedder: Embedder) -> Report | None:
         report.removed,
     )
     return report
+
+
+def _fingerprints(corpus: Path) -> dict[str, str]:
+    """Hashes of the raw bytes: the same as the manifest's for UTF-8 text, and fast."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_files(corpus)}
+
+
+def _readable(corpus: Path) -> dict[str, str]:
+    """Hashes of the articles indexing would take (it skips unreadable files)."""
+    articles, _ = read_corpus(corpus)
+    return {a.file: a.sha256 for a in articles}

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.embed import Embedder
 from app.main import create_app
-from app.security import RateLimiter
+from app.security import RateLimiter, is_limited
 from app.telemetry import JsonFormatter
 from tests.servers import TOKEN
 
@@ -42,6 +42,24 @@ def test_token_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
     assert limiter.take("b") == 0, "clients are counted apart"
     now[0] = 1.0
     assert limiter.take("a") == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "limited"),
+    [
+        ("/ask", b"q=x", True),
+        ("/", b"q=Who+pays", True),
+        ("/", b"", False),
+        ("/integrations/slack/commands", b"", True),
+        ("/healthz", b"", False),
+        ("/documents/a.txt", b"hl=2", False),
+        ("/metrics", b"", False),
+    ],
+)
+def test_only_the_routes_that_answer_questions_are_rate_limited(
+    path: str, query: bytes, limited: bool
+) -> None:
+    assert is_limited({"path": path, "query_string": query}) is limited
 
 
 def test_asking_too_often_is_429_with_retry_after(strict: TestClient) -> None:

@@ -91,14 +91,19 @@ async def read_upload(request: Request, *, limit: int, file: str | None) -> tupl
             return doc.file, _text(doc.text, doc.file, limit)
         return file, _text(CorrectionIn.model_validate(body).text, file, limit)
     if kind == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
+        return await _from_form(request, limit=limit, file=file)
+    raise NotText("Send the article as application/json or multipart/form-data.")
+
+
+async def _from_form(request: Request, *, limit: int, file: str | None) -> tuple[str, str]:
+    # The context closes the spooled temporary file the upload was parsed into.
+    async with request.form(max_files=1, max_fields=4) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise BadDocument("The multipart body needs the article as a part named 'file'.")
         name = file or str(form.get("name") or upload.filename or "")
         data = await upload.read(limit + 1)
-        return publish.check_name(name), publish.decode(data, file=name, limit=limit)
-    raise NotText("Send the article as application/json or multipart/form-data.")
+    return publish.check_name(name), publish.decode(data, file=name, limit=limit)
 
 
 def _text(text: str, file: str, limit: int) -> str:

@@ -165,7 +165,7 @@ class Reader:
         model = self.models.span
         if model is None:
             return best_span(passage, sentence, q_terms, q.types) or sentence
-        options = span.candidates(passage, sentence)
+        options = span.candidates(passage, sentence, q_terms)
         if not options:
             return sentence
         rows = span.features(passage, sentence, options, q_terms, q.asks, q.types)

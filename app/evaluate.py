@@ -183,6 +183,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baselines", action="store_true", help="also run BM25 and dense alone")
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--plot", type=Path, help="write a PNG of R@k, k=1..10")
+    parser.add_argument("--save-json", type=Path, help="also write the numbers as JSON here")
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/eval"))
     parser.add_argument("--no-progress", action="store_true")
 
@@ -221,6 +222,9 @@ def evaluate(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     summaries = [run(reader, questions, method=m, progress=progress) for m in methods]
     print(as_json(summaries) if args.json else table(summaries))
+    if args.save_json:
+        args.save_json.parent.mkdir(parents=True, exist_ok=True)
+        args.save_json.write_text(as_json(summaries) + "\n", encoding="utf-8")
     if args.plot:
         plot_recall(summaries, args.plot, f"{questions_file.name} over {corpus_dir.name}")
     return 0

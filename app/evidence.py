@@ -44,6 +44,7 @@ PASSAGE_FEATURES = (
     "sent_cos_gap",
     "sent_idf_gap",
     "passage_idf_gap",
+    "bigrams",
 )
 # Gaps to the best candidate: a passage competes with the others retrieved for the question.
 _GAPS = {
@@ -52,7 +53,12 @@ _GAPS = {
     "sent_idf_gap": "sent_idf",
     "passage_idf_gap": "passage_idf",
 }
-SENTENCE_FEATURES = ("cos", "cos_gap", "overlap", "idf", "type", "first", "typed")
+# A sentence that answers often follows the one that names the subject ("It was ..."), so
+# the neighbours' match counts too.
+SENTENCE_FEATURES = (
+    "cos", "cos_gap", "overlap", "idf", "type", "first", "typed", "prev_cos", "next_cos",
+    "prev_idf", "next_idf", "digits",
+)  # fmt: skip
 # Nothing here may depend on the archive's size (raw BM25 does): the same model judges a
 # two-article archive and a fifty-article one.
 # Nor on the other candidates: the passage model's logit is relative to them, so it is left out.
@@ -61,10 +67,20 @@ QUESTION_FEATURES = ("top_dense", "top_sent_cos", "top_overlap", "top_idf", "top
 _stemmer = Stemmer.Stemmer("english")
 
 
-def terms(text: str) -> frozenset[str]:
-    """Stemmed content words: 'paid' meets 'pay', 'the' meets nothing."""
+def stems(text: str) -> list[str]:
+    """Stemmed content words in order: 'paid' meets 'pay', 'the' meets nothing."""
     words = [w for w in (m.group().lower() for m in _TERM.finditer(text)) if w not in STOPWORDS]
-    return frozenset(_stemmer.stemWords(words))
+    return _stemmer.stemWords(words)
+
+
+def terms(text: str) -> frozenset[str]:
+    return frozenset(stems(text))
+
+
+def bigrams(text: str) -> frozenset[tuple[str, str]]:
+    """Neighbouring content words: a question that reuses a phrase of the passage."""
+    words = stems(text)
+    return frozenset(zip(words, words[1:], strict=False))
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,7 @@ class Question:
     weights: dict[str, float]
     types: frozenset[str]
     asks: str = "other"
+    bigrams: frozenset[tuple[str, str]] = frozenset()
 
     def share(self, found: frozenset[str]) -> float:
         """The IDF-weighted share of the question's terms that `found` contains."""
@@ -91,9 +108,11 @@ class Lexicon:
         self.sentence_terms: list[list[frozenset[str]]] = []
         self.sentence_labels: list[list[frozenset[str]]] = []
         self.title_terms: list[frozenset[str]] = []
+        self.sentence_digits: list[list[bool]] = []
         for p in index.passages:
             spans = [p.text[s - p.start : e - p.start] for s, e in p.sentences]
             self.sentence_terms.append([terms(s) for s in spans])
+            self.sentence_digits.append([any(ch.isdigit() for ch in s) for s in spans])
             self.sentence_labels.append(
                 [
                     frozenset(lb for es, ee, lb in p.entities if es >= s and ee <= e)
@@ -102,6 +121,7 @@ class Lexicon:
             )
             self.title_terms.append(terms(f"{p.title} {p.section}"))
         self.passage_terms = [frozenset().union(*ts) for ts in self.sentence_terms]
+        self.passage_bigrams = [bigrams(p.text) for p in index.passages]
         df = Counter(t for ts in self.passage_terms for t in ts)
         n = len(index.passages)
         self.idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
@@ -111,7 +131,7 @@ class Lexicon:
     def question(self, query: np.ndarray, text: str, types: frozenset[str]) -> Question:
         q_terms = terms(text)
         weights = {t: self.idf.get(t, self.unseen_idf) for t in q_terms}
-        return Question(query, q_terms, weights, types, asks(text))
+        return Question(query, q_terms, weights, types, asks(text), bigrams(text))
 
     def unknown_share(self, question: Question) -> float:
         unknown = frozenset(t for t in question.terms if t not in self.idf)
@@ -125,18 +145,26 @@ def sentence_features(lexicon: Lexicon, question: Question, row: int) -> np.ndar
     cosine = index.sentence_vectors[lo:hi] @ question.query
     n_terms = max(len(question.terms), 1)
     typed = float(bool(question.types))
+    found_all = lexicon.sentence_terms[row]
+    idf = [question.share(found) for found in found_all]
+    last = len(found_all) - 1
     rows = [
         (
             cosine[i],
             cosine[i] - cosine.max(),
             len(question.terms & found) / n_terms,
-            question.share(found),
+            idf[i],
             float(bool(question.types & labels)),
             float(i == 0),
             typed,
+            cosine[i - 1] if i > 0 else 0.0,
+            cosine[i + 1] if i < last else 0.0,
+            idf[i - 1] if i > 0 else 0.0,
+            idf[i + 1] if i < last else 0.0,
+            float(lexicon.sentence_digits[row][i]),
         )
         for i, (found, labels) in enumerate(
-            zip(lexicon.sentence_terms[row], lexicon.sentence_labels[row], strict=True)
+            zip(found_all, lexicon.sentence_labels[row], strict=True)
         )
     ]
     return np.asarray(rows, dtype=np.float32).reshape(-1, len(SENTENCE_FEATURES))
@@ -168,12 +196,14 @@ def passage_features(
                 float(bool(question.types & labels)),
             )
         )
-    table = np.asarray(rows, dtype=np.float32).reshape(-1, len(PASSAGE_FEATURES) - len(_GAPS))
     if not rows:
         return np.zeros((0, len(PASSAGE_FEATURES)), dtype=np.float32)
+    table = np.asarray(rows, dtype=np.float32)
     column = {name: i for i, name in enumerate(PASSAGE_FEATURES)}
     gaps = [table[:, column[of]] - table[:, column[of]].max() for of in _GAPS.values()]
-    return np.column_stack([table, *gaps]).astype(np.float32)
+    n_pairs = max(len(question.bigrams), 1)
+    phrase = [len(question.bigrams & lexicon.passage_bigrams[c.row]) / n_pairs for c in candidates]
+    return np.column_stack([table, *gaps, phrase]).astype(np.float32)
 
 
 def question_features(passage: np.ndarray | None) -> np.ndarray:

@@ -51,14 +51,21 @@ def asks(question: str) -> str:
     return next((name for name, pattern in ASKS if pattern.search(question)), "other")
 
 
-def candidates(passage: Passage, sentence: tuple[int, int]) -> list[Candidate]:
-    """Entities and noun phrases inside the sentence (file offsets), entities first."""
+def candidates(
+    passage: Passage, sentence: tuple[int, int], q_words: set[str] | frozenset[str] = frozenset()
+) -> list[Candidate]:
+    """Entities and noun phrases inside the sentence (file offsets), entities first; none made
+    only of the question's own words, which is never what was asked."""
     s_start, s_end = sentence
+    base = passage.start
     seen: set[tuple[int, int]] = set()
     out = []
     spans = [*passage.entities, *((s, e, "PHRASE") for s, e in passage.phrases)]
     for start, end, label in spans:
-        if start >= s_start and end <= s_end and (start, end) not in seen:
+        if start < s_start or end > s_end or (start, end) in seen:
+            continue
+        words = {w.lower() for w in _WORD.findall(passage.text[start - base : end - base])}
+        if words and not words <= q_words:
             seen.add((start, end))
             out.append((start, end, label))
     return out

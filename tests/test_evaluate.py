@@ -78,4 +78,4 @@ def test_eval_on_the_seeds_cites_every_gold_paragraph_first(tmp_path, capsys):
     assert (hybrid["questions"], hybrid["answerable"]) == (10, 8)
     assert hybrid["r1"] == 1.0
     assert hybrid["no_answer_correct"] == 1.0
-    assert hybrid["answered"] == 1.0
+    assert 0.0 <= hybrid["p50"] <= hybrid["p95"]

@@ -126,7 +126,7 @@ def span_data(index: Index, data: list[Retrieved]) -> tuple[np.ndarray, np.ndarr
         for s, e in p.sentences:
             if not sentence_hit(p.text[s - p.start : e - p.start], q.answers):
                 continue
-            options = span.candidates(p, (s, e))
+            options = span.candidates(p, (s, e), words)
             labels = [
                 normalize_answer(p.text[a - p.start : b - p.start]) in golds for a, b, _ in options
             ]
@@ -213,7 +213,11 @@ def main() -> None:
     if args.reuse and cached.is_file():
         # Only for iterating on the models: retrieval and sentence features are unchanged.
         lexicon, data, seeds_lexicon, away = pickle.loads(cached.read_bytes())
-        lexicon.index, seeds_lexicon.index = squad_index, seeds_index
+        lexicon, seeds_lexicon = Lexicon(squad_index), Lexicon(seeds_index)
+        for lex, rows in ((lexicon, data), (seeds_lexicon, away)):
+            for r in rows:
+                q, old = r.question.question, r.lexicon_question
+                r.lexicon_question = lex.question(old.query, q, answer_types(q))  # type: ignore[attr-defined]
     else:
         lexicon, data = retrieve_all(dev, squad_index, embedder, depth)
         seeds_lexicon, away = retrieve_all(dev, seeds_index, embedder, depth)

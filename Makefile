@@ -13,7 +13,7 @@ CORPUS_DIR ?= seeds
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev run index test lint clean
+.PHONY: install install-dev run index test lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m app.onnx_model  # export the ONNX graphs now, not at a server's first start
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -50,3 +51,9 @@ lint: install-dev
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache
 	find $(INDEX_DIR) -mindepth 1 -not -name README.md -exec rm -rf {} +
+
+# Benchmarks (docs/performance.md): `make bench`, or `make bench ARGS=--quick` for a small run.
+# Needs wrk, from Debian: apt-get install -y wrk.
+bench: install-dev
+	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install -y wrk"; exit 1; }
+	$(BIN)/python -m bench.run $(ARGS)

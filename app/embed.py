@@ -112,7 +112,8 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Longest first, like sentence-transformers: batches of similar length pad least.
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        for lo in range(0, len(texts), self.batch_size):
+        starts = range(0, len(texts), self.batch_size)
+        for lo in _progress(starts) if progress else starts:
             rows = order[lo : lo + self.batch_size]
             out[rows] = self._encode_batch([texts[i] for i in rows])
         return out
@@ -128,6 +129,12 @@ class OnnxEmbedder:
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def _progress(batches: range) -> range:
+    from tqdm import tqdm
+
+    return tqdm(batches, desc="Batches", unit="batch")  # type: ignore[return-value]
 
 
 def _max_seq_length(model_path: Path) -> int:

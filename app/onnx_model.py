@@ -124,3 +124,22 @@ def _quantize(fp32: Path, out: Path) -> None:
         # The fused BERT ops are outside shape inference's reach; their outputs are float.
         extra_options={"DefaultTensorType": TensorProto.FLOAT},
     )
+
+
+def main() -> None:
+    """`python -m app.onnx_model`: export both graphs now (make install does), so no server
+    start pays for it."""
+    from app.config import get_settings
+    from app.embed import model_name
+
+    settings = get_settings()
+    name = model_name(settings.model_path)
+    for quantized in (False, True):
+        path = ensure_graph(
+            settings.model_path, settings.model_cache_dir, name, quantized=quantized
+        )
+        print(f"ONNX graph ready: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -60,19 +60,20 @@ def server(index_dir: Path, env: dict[str, str], timeout: float = 120) -> Iterat
     port = free_port()
     cli = [python(), "-m", "app", "serve", "--index-dir", str(index_dir), "--port", str(port)]
     began = time.perf_counter()
-    process = subprocess.Popen(
-        cli, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", prefix="bench-server-")  # noqa: SIM115
+    process = subprocess.Popen(cli, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         while not healthy(url):
             if process.poll() is not None or time.perf_counter() - began > timeout:
-                raise RuntimeError(f"server did not become healthy: exit {process.poll()}")
+                log.seek(0)
+                raise RuntimeError(f"server did not become healthy: {log.read()[-2000:]}")
             time.sleep(0.02)
         yield {"url": url, "pid": process.pid, "startup_s": round(time.perf_counter() - began, 2)}
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def rss_mb(pid: int) -> float:
@@ -82,35 +83,37 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the server has used so far: its cost per request, unlike its
+    latency, hardly depends on what else the shared machine is doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, questions: list[str], *, connections: int, seconds: float) -> dict:
-    """One wrk run: requests/s and latency percentiles in milliseconds."""
-    if shutil.which("wrk") is None:
-        raise RuntimeError("wrk is not installed: apt-get install -y wrk")
-    bodies = ", ".join(f"[==[{json.dumps({'question': q})}]==]" for q in questions)
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % bodies)
+    """One load run (wrk, or bench/loadgen.py where wrk is missing): requests/s and latency
+    percentiles in milliseconds."""
+    suffix = ".lua" if shutil.which("wrk") else ".json"
+    with tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False) as script:
+        if suffix == ".lua":
+            bodies = ", ".join(f"[==[{json.dumps({'question': q})}]==]" for q in questions)
+            script.write(LUA % bodies)
+            command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+            command += ["-s", script.name, url]
+        else:
+            json.dump(questions, script)
+            command = [python(), "-m", "bench.loadgen", url, script.name]
+            command += [str(connections), str(seconds)]
     try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--timeout",
-                "10s",
-                "-s",
-                script.name,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=True, timeout=seconds + 60, cwd=ROOT
+        )
+        out = done.stdout
     finally:
         os.unlink(script.name)
     raw = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     return {
+        "generator": "wrk" if suffix == ".lua" else "bench.loadgen",
         "concurrency": connections,
         "requests": raw["requests"],
         "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
@@ -118,6 +121,7 @@ def wrk(url: str, questions: list[str], *, connections: int, seconds: float) -> 
         "p95_ms": raw["p95_us"] / 1000,
         "p99_ms": raw["p99_us"] / 1000,
         "errors": raw["socket_errors"] + raw["non_2xx"],
+        "non_2xx": raw["non_2xx"],
     }
 
 
@@ -127,5 +131,10 @@ def run(
     """Startup time, then a warm-up and one wrk run per concurrency level."""
     with server(index_dir, env) as live:
         wrk(live["url"], questions, connections=4, seconds=min(3, seconds))  # warm-up
-        runs = [wrk(live["url"], questions, connections=c, seconds=seconds) for c in levels]
+        runs = []
+        for c in levels:
+            cpu = cpu_seconds(live["pid"])
+            runs.append(wrk(live["url"], questions, connections=c, seconds=seconds))
+            used_ms = 1000 * (cpu_seconds(live["pid"]) - cpu)
+            runs[-1]["server_cpu_ms_per_request"] = round(used_ms / max(1, runs[-1]["requests"]), 2)
         return {"startup_s": live["startup_s"], "server_rss_mb": rss_mb(live["pid"]), "runs": runs}

@@ -55,9 +55,11 @@ def server_env(**overrides: str) -> dict[str, str]:
     return env | overrides
 
 
-def run_section(name: str, plan: Plan) -> dict:
+def run_section(name: str, plan: Plan, index_dir: Path | None = None) -> dict:
     settings = Settings()
-    index_dir = plan.cache / "squad" if plan.corpus.parent == SQUAD else plan.cache / "quick"
+    # One index per backend: an index answers only queries embedded the way it was built.
+    corpus_name = "squad" if plan.corpus.parent == SQUAD else "quick"
+    index_dir = index_dir or plan.cache / f"{corpus_name}-{settings.backend}"
     build_s = ensure_index(plan.corpus, index_dir, server_env())
     asked = questions(SQUAD / "test.jsonl", plan.questions)
     if name == "floors":
@@ -76,10 +78,14 @@ def run_section(name: str, plan: Plan) -> dict:
     if name == "quality":
         if not plan.quality_questions:
             return {"skipped": "quick mode"}
-        int8_dir = plan.cache / "squad-int8"
-        ensure_index(plan.corpus, int8_dir, server_env(NEWSROOM_BACKEND="onnx-int8"))
+        dirs = {
+            variant: plan.cache / f"squad-{backend}"
+            for variant, backend in (("fp32", "onnx"), ("int8", "onnx-int8"))
+        }
+        for variant, backend in (("fp32", "onnx"), ("int8", "onnx-int8")):
+            ensure_index(plan.corpus, dirs[variant], server_env(NEWSROOM_BACKEND=backend))
         asked_rows = quality.load_questions(SQUAD / "test.jsonl", plan.quality_questions)
-        return quality.run({"fp32": index_dir, "int8": int8_dir}, asked_rows, settings)
+        return quality.run(dirs, asked_rows, settings)
     real = _real_vectors(index_dir)
     queries = floors.SentenceTransformerEmbedder(settings.model_path).encode(asked)
     return {"sizes": scale.run(real, queries, list(plan.sizes), plan.cache / "scale")}
@@ -96,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small and fast: for the tests")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
+    parser.add_argument("--index-dir", type=Path, help="an index of the corpus, built already")
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only:
         began, host = time.time(), machine()
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
-        result = run_section(name, plan)
+        result = run_section(name, plan, args.index_dir)
         sections[name] = {
             "command": command.strip(),
             "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),

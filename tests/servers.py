@@ -100,6 +100,17 @@ class Server:
         return status in (0, -signal.SIGTERM) and "Application shutdown complete" in log
 
 
+_started: list[Server] = []
+
+
+def kill_leftovers() -> None:
+    """Kill servers a failed test left running (a passing test stops its own)."""
+    while _started:
+        server = _started.pop()
+        if server.process.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
 def start_server(index_dir: Path, *, timeout: float = 180, **env: str) -> Server:
     """uvicorn with the app factory, as in production; returns once /healthz says ok."""
     port = free_port()
@@ -113,6 +124,7 @@ def start_server(index_dir: Path, *, timeout: float = 180, **env: str) -> Server
             command, cwd=ROOT, env=child_env(index_dir, **env), stdout=out, stderr=out
         )
     server = Server(process, f"http://127.0.0.1:{port}", log)
+    _started.append(server)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,14 +19,25 @@ from app import publish, store
 from app.archive import Archive
 from app.embed import Embedder
 from bench.soak import soak
-from tests.servers import AUTH, ROOT, SQUAD, agrees, article, child_env, make_archive, start_server
+from tests.servers import (
+    AUTH,
+    ROOT,
+    SQUAD,
+    agrees,
+    article,
+    child_env,
+    kill_leftovers,
+    make_archive,
+    start_server,
+)
 
 QUESTION = "Who does the United States pay to take deportees?"
 
 
 @pytest.fixture
-def index_dir(tmp_path: Path, embedder: Embedder) -> Path:
-    return make_archive(tmp_path, embedder)
+def index_dir(tmp_path: Path, embedder: Embedder) -> Iterator[Path]:
+    yield make_archive(tmp_path, embedder)
+    kill_leftovers()
 
 
 def corpus_of(index_dir: Path) -> Path:

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # Concurrent questions are embedded together: wait this long for company, at most this many.
     batch_wait_ms: float = 2.0
     batch_max: int = 32
-    # auto = exact (flat) below 100k chunks, HNSW above; chosen when the index is built.
+    # auto = exact (flat) below 100k chunks, IVF-PQ above; chosen when the index is built.
     index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
 
     default_top_k: int = 3

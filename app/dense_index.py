@@ -1,9 +1,10 @@
 """The dense (FAISS) index: which kind for how many chunks, and how each kind is built.
 
 Ids are always row numbers of chunks.jsonl. Vectors are unit length, so inner product is
-cosine. Below ~100k chunks exact search is already a few milliseconds and needs no training;
-above it HNSW keeps a search near a millisecond at recall@10 >= 0.95 (bench/scale.py measures
-all three kinds at 100k and 1M chunks).
+cosine. Below ~100k chunks exact search needs no training and costs little; above it IVF-PQ
+with an exact re-scoring stage keeps a search under a millisecond at recall@10 >= 0.95.
+HNSW is there too, but on an archive dense with near-duplicates (as wire copy is) it fell
+short: recall@10 0.88 at 1M chunks even at efSearch 512 (bench/scale.py, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -20,21 +21,21 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["flat", "hnsw", "ivfpq"]
 
-# HNSW: 32 links per node; efSearch trades speed for recall at query time.
+# HNSW: 32 links per node; efSearch trades speed for recall (512: 0.98 at 100k chunks).
 HNSW_LINKS = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 512
 # IVF-PQ: 4-bit fast-scan codes (SIMD table look-ups), one per 4 dimensions (96 for 384);
 # the refine stage re-scores the best k_factor·k candidates exactly.
 PQ_DIMS_PER_CODE = 4
-IVF_NPROBE = 32
-REFINE_FACTOR = 64
+IVF_NPROBE = 64
+REFINE_FACTOR = 128
 
 
 def choose_kind(requested: str, chunks: int, *, exact_below: int = 100_000) -> Kind:
-    """`auto` is exact search below `exact_below` chunks and HNSW from there on."""
+    """`auto` is exact search below `exact_below` chunks and IVF-PQ from there on."""
     if requested == "auto":
-        return "flat" if chunks < exact_below else "hnsw"
+        return "flat" if chunks < exact_below else "ivfpq"
     if requested not in ("flat", "hnsw", "ivfpq"):
         raise ValueError(f"unknown index type {requested!r}: auto, flat, hnsw or ivfpq")
     return requested  # type: ignore[return-value]

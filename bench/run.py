@@ -41,7 +41,7 @@ class Plan:
     sizes: tuple[int, ...]
 
 
-FULL = Plan(SQUAD / "corpus", CACHE, 300, (1, 4, 16, 64), 15, 1000, 2000, (100_000, 1_000_000))
+FULL = Plan(SQUAD / "corpus", CACHE, 300, (1, 4, 16, 64), 15, 500, 2000, (100_000, 1_000_000))
 
 
 def quick_plan(cache: Path) -> Plan:

@@ -42,9 +42,9 @@ def test_ids_are_row_numbers(kind):
     assert dense_index.kind_of(index) == kind
 
 
-def test_auto_is_exact_for_small_archives_and_hnsw_for_big_ones():
+def test_auto_is_exact_for_small_archives_and_ivfpq_for_big_ones():
     assert dense_index.choose_kind("auto", 99_999) == "flat"
-    assert dense_index.choose_kind("auto", 100_000) == "hnsw"
+    assert dense_index.choose_kind("auto", 100_000) == "ivfpq"
     assert dense_index.choose_kind("ivfpq", 10) == "ivfpq"
     with pytest.raises(ValueError, match="unknown index type"):
         dense_index.choose_kind("annoy", 10)

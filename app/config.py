@@ -39,8 +39,10 @@ class Settings(BaseSettings):
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     model_cache_dir: Path = Field(default_factory=lambda: _PROJECT / ".cache" / "models")
     threads: int = 0  # intra-op threads for the model; 0 = one per core
-    # Concurrent questions are embedded together: wait this long for company, at most this many.
-    batch_wait_ms: float = 2.0
+    # Concurrent questions are embedded together, at most batch_max per model call. Questions
+    # that arrive while the model runs form the next batch by themselves, so by default a
+    # lone question waits for no company (batch_wait_ms > 0 would make it).
+    batch_wait_ms: float = 0.0
     batch_max: int = 32
     # auto = exact (flat) below 100k chunks, IVF-PQ above; chosen when the index is built.
     index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"

@@ -103,10 +103,27 @@ def markdown(results: dict) -> str:
     if runs:
         lines += ["", "## /ask over HTTP (wrk)", ""]
         rows = [
-            [r["concurrency"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["errors"]]
+            [
+                r["concurrency"],
+                r["rps"],
+                r["p50_ms"],
+                r["p95_ms"],
+                r["p99_ms"],
+                r["errors"],
+                r.get("server_cpu_ms_per_request", ""),
+            ]
             for r in runs
         ]
-        lines += _table(["concurrency", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows)
+        header = [
+            "concurrency",
+            "req/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "errors",
+            "server CPU ms/request",
+        ]
+        lines += _table(header, rows)
     build = _get(results, "ingest", "result", "build")
     if build:
         lines += ["", "## Ingest", ""]

@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _export(model_path: Path, out: Path) -> None:
     bert = AutoModel.from_pretrained(
         str(model_path), local_files_only=True, attn_implementation="eager"
     )
-    model = _LastHiddenState(bert).eval()
+    model = _last_hidden_state_module()(bert).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
     sample = tokenizer(["a sample sentence", "another"], padding=True, return_tensors="pt")
     dynamic = {"0": "batch", "1": "tokens"}
@@ -80,7 +81,8 @@ def _export(model_path: Path, out: Path) -> None:
     _optimise(out)
 
 
-def _last_hidden_state_module() -> type:
+def _last_hidden_state_module() -> Any:
+    """A wrapper class made on demand, so importing this module does not import torch."""
     import torch
 
     class LastHiddenState(torch.nn.Module):
@@ -96,10 +98,6 @@ def _last_hidden_state_module() -> type:
             ).last_hidden_state
 
     return LastHiddenState
-
-
-def _LastHiddenState(bert: object) -> object:  # noqa: N802
-    return _last_hidden_state_module()(bert)
 
 
 def _optimise(path: Path) -> None:

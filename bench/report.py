@@ -168,7 +168,8 @@ def markdown(results: dict) -> str:
         load = section["machine"]["load_average_at_start"]
         lines.append(
             f"- {name}: `{section['command']}` at {section['ran_at']}, "
-            f"{section['seconds']} s, load average {load}"
+            f"{section['seconds']} s, load average {load}, "
+            f"backend {section.get('backend', 'onnx-int8 (not recorded)')}"
         )
     return "\n".join(lines) + "\n"
 

@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
             "seconds": round(time.time() - began, 1),
             "machine": host,
+            "backend": Settings().backend,  # NEWSROOM_BACKEND, which the command line omits
             "result": result,
         }
         results_path.write_text(json.dumps(results, indent=1) + "\n")

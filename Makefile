@@ -13,7 +13,7 @@ CORPUS_DIR ?= seeds
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev run index test lint clean bench
+.PHONY: install install-dev run index test lint clean bench soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ clean:
 bench: install-dev
 	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python -m bench.run $(ARGS)
+
+# 60 s at concurrency 32 against a server on loopback (docs/reliability.md has the figures).
+soak: install-dev
+	$(BIN)/python -m bench.soak --seconds 60 --concurrency 32

@@ -52,12 +52,12 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache
 	find $(INDEX_DIR) -mindepth 1 -not -name README.md -exec rm -rf {} +
 
-# Benchmarks (docs/performance.md): `make bench`, or `make bench ARGS=--quick` for a small run.
-# Needs wrk, from Debian: apt-get install -y wrk.
+# Benchmarks (README, "Performance"): `make bench`, or `make bench ARGS=--quick` for a small run.
+# Prefers wrk, from Debian (apt-get install -y wrk); bench/loadgen.py stands in without it.
 bench: install-dev
-	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install -y wrk"; exit 1; }
+	@command -v wrk >/dev/null || echo "wrk not found (apt-get install -y wrk): using bench/loadgen.py instead"
 	$(BIN)/python -m bench.run $(ARGS)
 
-# 60 s at concurrency 32 against a server on loopback (docs/reliability.md has the figures).
+# 60 s at concurrency 32 against a server on loopback (README, "Soak", has the figures).
 soak: install-dev
 	$(BIN)/python -m bench.soak --seconds 60 --concurrency 32

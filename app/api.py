@@ -45,7 +45,9 @@ class AskRequest(BaseModel):
         if not value:
             raise ValueError("the question is empty; ask something, e.g. 'Who pays Kosovo?'")
         if len(value) > MAX_QUESTION:
-            raise ValueError(f"the question is {len(value)} characters; the limit is {MAX_QUESTION}")
+            raise ValueError(
+                f"the question is {len(value)} characters; the limit is {MAX_QUESTION}"
+            )
         return value
 
 
@@ -136,21 +138,30 @@ def documents(archive: ArchiveDep) -> list[DocumentOut]:
     """The indexed articles."""
     files = archive.reader.index.manifest.files
     return [
-        DocumentOut(file=name, title=info["title"], paragraphs=info["paragraphs"],
-                    chunks=info["chunks"])
+        DocumentOut(
+            file=name, title=info["title"], paragraphs=info["paragraphs"], chunks=info["chunks"]
+        )
         for name, info in sorted(files.items())
     ]
 
 
-@router.get("/healthz", response_model=Health, tags=["health"],
-            responses={503: {"description": "No index loaded"}})
+@router.get(
+    "/healthz",
+    response_model=Health,
+    tags=["health"],
+    responses={503: {"description": "No index loaded"}},
+)
 def healthz(archive: ArchiveDep) -> Health | JSONResponse:
     """Liveness and what is loaded."""
     if not archive.ready:
         return JSONResponse({"status": "unavailable", "reason": archive.problem}, status_code=503)
     index = archive.reader.index
-    return Health(status="ok", documents=len(index.files), chunks=len(index.chunks),
-                  model=index.manifest.model)
+    return Health(
+        status="ok",
+        documents=len(index.files),
+        chunks=len(index.chunks),
+        model=index.manifest.model,
+    )
 
 
 def indexed_file(archive: Archive, file: str) -> str:

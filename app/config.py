@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     max_question_chars: int = 500
 
     # Integrations: each is off (404) until its secret is set.
-    slack_signing_secret: str | None = Field(default=None, validation_alias=_plain("SLACK_SIGNING_SECRET"))
+    slack_signing_secret: str | None = Field(
+        default=None, validation_alias=_plain("SLACK_SIGNING_SECRET")
+    )
     slack_bot_token: str | None = Field(default=None, validation_alias=_plain("SLACK_BOT_TOKEN"))
     slack_api_url: str = Field(
         default="https://slack.com/api/", validation_alias=_plain("SLACK_API_URL")

@@ -20,7 +20,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 _WORD = re.compile(r"\S+")
 _TRACKER = re.compile(r"^[a-z0-9_\-]{1,24}$")
 _BULLET = re.compile(r"^[•\-*·–]\s")
-_NOT_HEADING_END = tuple(".!:;,\"”’)")
+_NOT_HEADING_END = tuple('.!:;,"”’)')
 
 # A paragraph embedded whole must fit the model's 256-token window, title included.
 WINDOW_WORDS = 160
@@ -117,9 +117,9 @@ def classify(block: str, heading_words: int = 14) -> str:
         return "boilerplate"
     if len(words) < 3 and not block[:1].isupper():
         return "boilerplate"
-    if len(lines) == 1 and len(words) <= heading_words and not _BULLET.match(block):
-        if not block.endswith(_NOT_HEADING_END):
-            return "heading"
+    one_line = len(lines) == 1 and len(words) <= heading_words
+    if one_line and not _BULLET.match(block) and not block.endswith(_NOT_HEADING_END):
+        return "heading"
     if len(words) < 4:
         return "boilerplate"
     return "body"
@@ -190,6 +190,4 @@ def read_article(path: Path) -> Article:
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The articles in a folder: .txt and .md files, sorted by name (no subfolders)."""
-    return sorted(
-        p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
-    )
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)

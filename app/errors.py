@@ -1,17 +1,17 @@
 """Domain errors, mapped to HTTP once in app.main.
 
-    NewsroomError
-    ├── IndexNotReady      503  no index loaded yet
-    ├── DocumentNotFound   404  unknown article (or a path trick)
-    ├── BadDocument        422  an article that cannot be read or indexed
-    ├── BadQuestion        422  a question the service cannot take
-    ├── IndexMismatch           index built by another model or chunking; refuses to load
-    ├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
-    ├── Unauthorized       401  a write without the right bearer token
-    ├── WritesDisabled     403  a write while no API_TOKEN is configured
-    ├── DocumentExists     409  that name, or that very text under another name, is in already
-    ├── TooLarge           413  an article over the upload limit
-    └── NotText            415  an upload that is not UTF-8 text
+NewsroomError
+├── IndexNotReady      503  no index loaded yet
+├── DocumentNotFound   404  unknown article (or a path trick)
+├── BadDocument        422  an article that cannot be read or indexed
+├── BadQuestion        422  a question the service cannot take
+├── IndexMismatch           index built by another model or chunking; refuses to load
+├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
+├── Unauthorized       401  a write without the right bearer token
+├── WritesDisabled     403  a write while no API_TOKEN is configured
+├── DocumentExists     409  that name, or that very text under another name, is in already
+├── TooLarge           413  an article over the upload limit
+└── NotText            415  an upload that is not UTF-8 text
 """
 
 

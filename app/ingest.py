@@ -61,9 +61,8 @@ def index_articles(
     chunks = [chunk_article(a) for a in articles]
     passages = [_passages(a) for a in articles]
     texts = [c.context for cs in chunks for c in cs]
-    texts += [
-        a.text[s:e] for a, ps in zip(articles, passages, strict=True) for p in ps for s, e in p.sentences
-    ]
+    for article, ps in zip(articles, passages, strict=True):
+        texts += [article.text[s:e] for p in ps for s, e in p.sentences]
     vectors = embedder.encode(texts, progress=progress)
     parts, row = [], 0
     n_chunk_rows = sum(len(cs) for cs in chunks)

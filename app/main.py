@@ -101,4 +101,6 @@ def _describe(error: dict) -> str:
 
 def _plain(errors: list[dict]) -> list[dict]:
     """pydantic's errors without the input echo and context objects (not JSON-safe)."""
-    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+    ]

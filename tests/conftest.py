@@ -28,7 +28,9 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
-def seeds_index(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
+def seeds_index(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Path:
     """A seeds corpus (a copy, so tests may not touch the real one) and its built index."""
     base = tmp_path_factory.mktemp("seeds")
     corpus = base / "corpus"

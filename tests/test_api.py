@@ -34,8 +34,12 @@ def test_ask_returns_verbatim_answers_whose_offsets_slice_the_file(client, setti
 
 def test_disagreeing_sources_are_both_returned_with_their_own_citations(client):
     body = client.get("/ask", params={"q": DENMARK}).json()
-    found = {(a["citation"]["file"], a["citation"]["paragraph"]): a["answer"] for a in body["answers"]}
-    assert any("€200 million" in v for k, v in found.items() if k == ("000_383fbfdafa3fa088.txt", 10))
+    found = {
+        (a["citation"]["file"], a["citation"]["paragraph"]): a["answer"] for a in body["answers"]
+    }
+    assert any(
+        "€200 million" in v for k, v in found.items() if k == ("000_383fbfdafa3fa088.txt", 10)
+    )
     assert any("$230 million" in v for k, v in found.items() if k[0] == "003_2876eb5f33050c79.txt")
 
 
@@ -77,7 +81,9 @@ def test_get_ask_rejects_bad_input(client, query):
 
 
 def test_malformed_json_is_a_400_not_a_500(client):
-    response = client.post("/ask", content=b'{"question": ', headers={"content-type": "application/json"})
+    response = client.post(
+        "/ask", content=b'{"question": ', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["error"]
 
@@ -108,7 +114,12 @@ def test_unknown_documents_and_path_tricks_are_404(client, path):
 
 def test_healthz_reports_what_is_loaded(client):
     body = client.get("/healthz").json()
-    assert body == {"status": "ok", "documents": 2, "chunks": body["chunks"], "model": "all-MiniLM-L6-v2"}
+    assert body == {
+        "status": "ok",
+        "documents": 2,
+        "chunks": body["chunks"],
+        "model": "all-MiniLM-L6-v2",
+    }
     assert body["chunks"] > 20
 
 

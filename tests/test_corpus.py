@@ -79,7 +79,9 @@ def test_blocks_are_classified(block, kind):
 
 
 def test_crlf_bom_and_invisible_characters_keep_offsets_exact():
-    text = "\ufeffTitle line here\r\n\r\nFirst para\u00a0with nbsp.\r\n  \t\r\n\u200bSecond para ends"
+    text = (
+        "\ufeffTitle line here\r\n\r\nFirst para\u00a0with nbsp.\r\n  \t\r\n\u200bSecond para ends"
+    )
     blocks = split_blocks(text)
     assert [text[s:e] for s, e in blocks] == [
         "Title line here",

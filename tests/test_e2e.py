@@ -26,10 +26,19 @@ def _free_port() -> int:
 def server(seeds_index: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "-m", "app", "serve", "--index-dir", str(seeds_index),
-               "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    command = [
+        sys.executable,
+        "-m",
+        "app",
+        "serve",
+        "--index-dir",
+        str(seeds_index),
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, process)
@@ -66,6 +75,9 @@ def test_a_question_over_http_gets_a_cited_verbatim_answer(server, settings):
 
 
 def test_the_served_form_answers_and_errors_are_json(server):
-    assert "<mark>" in httpx.get(server, params={"q": "Which outlet did the spokesperson talk to?"}).text
+    assert (
+        "<mark>"
+        in httpx.get(server, params={"q": "Which outlet did the spokesperson talk to?"}).text
+    )
     bad = httpx.post(f"{server}/ask", json={"question": ""})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/json")

@@ -21,7 +21,9 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def _build(corpus: Path, index_dir: Path, embedder: HashingEmbedder, **kwargs):
-    return build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder, **kwargs)
+    return build_index(
+        corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder, **kwargs
+    )
 
 
 def test_an_index_round_trips_through_disk(corpus, tmp_path):
@@ -50,7 +52,9 @@ def test_reindexing_embeds_only_the_changed_file_and_drops_deleted_ones(corpus, 
     index_dir = tmp_path / "index"
     _build(corpus, index_dir, HashingEmbedder())
     changed = corpus / "003_2876eb5f33050c79.txt"
-    changed.write_text(changed.read_text() + "\n\nA new closing paragraph about Denmark and Kosovo.\n")
+    changed.write_text(
+        changed.read_text() + "\n\nA new closing paragraph about Denmark and Kosovo.\n"
+    )
     embedder = HashingEmbedder()
     report = _build(corpus, index_dir, embedder)
     assert report.embedded == ["003_2876eb5f33050c79.txt"]

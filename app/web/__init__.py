@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.api import MAX_QUESTION, ArchiveDep, AskRequest, indexed_file, paragraph_url
 from app.answer import Answer
+from app.api import MAX_QUESTION, ArchiveDep, AskRequest, indexed_file, paragraph_url
 from app.corpus import parse_article, read_text
 from app.errors import BadDocument, DocumentNotFound
 

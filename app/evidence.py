@@ -45,6 +45,7 @@ PASSAGE_FEATURES = (
     "sent_idf_gap",
     "passage_idf_gap",
     "bigrams",
+    "passage_overlap",
 )
 # Gaps to the best candidate: a passage competes with the others retrieved for the question.
 _GAPS = {
@@ -59,10 +60,14 @@ SENTENCE_FEATURES = (
     "cos", "cos_gap", "overlap", "idf", "type", "first", "typed", "prev_cos", "next_cos",
     "prev_idf", "next_idf", "digits",
 )  # fmt: skip
-# Nothing here may depend on the archive's size (raw BM25 does): the same model judges a
-# two-article archive and a fifty-article one.
+# Nothing here may depend on the archive's size: the same model judges a two-article archive
+# and a fifty-article one. Raw BM25 and IDF shares do (a word a tiny archive has never seen
+# gets the highest IDF, so a fair question looked unanswerable there); plain shares of the
+# question's own words and cosines do not.
 # Nor on the other candidates: the passage model's logit is relative to them, so it is left out.
-QUESTION_FEATURES = ("top_dense", "top_sent_cos", "top_overlap", "top_idf", "top_passage_idf")
+QUESTION_FEATURES = (
+    "top_dense", "top_sent_cos", "top_overlap", "top_passage_overlap", "top_bigrams",
+)  # fmt: skip
 
 _stemmer = Stemmer.Stemmer("english")
 
@@ -203,7 +208,9 @@ def passage_features(
     gaps = [table[:, column[of]] - table[:, column[of]].max() for of in _GAPS.values()]
     n_pairs = max(len(question.bigrams), 1)
     phrase = [len(question.bigrams & lexicon.passage_bigrams[c.row]) / n_pairs for c in candidates]
-    return np.column_stack([table, *gaps, phrase]).astype(np.float32)
+    n_terms = max(len(question.terms), 1)
+    words = [len(question.terms & lexicon.passage_terms[c.row]) / n_terms for c in candidates]
+    return np.column_stack([table, *gaps, phrase, words]).astype(np.float32)
 
 
 def question_features(passage: np.ndarray | None) -> np.ndarray:
@@ -215,4 +222,4 @@ def question_features(passage: np.ndarray | None) -> np.ndarray:
 
 
 _COLUMN = {name: i for i, name in enumerate(PASSAGE_FEATURES)}
-_QUESTION_COLUMNS = ("dense", "sent_cos", "sent_overlap", "sent_idf", "passage_idf")
+_QUESTION_COLUMNS = ("dense", "sent_cos", "sent_overlap", "passage_overlap", "bigrams")

@@ -19,8 +19,9 @@ SLACK_MAX_BLOCKS = 50
 # Three quoted sentences of this size stay well inside every platform's post limit.
 QUOTE_LIMIT = 900
 MARKDOWN_LIMIT = 4000  # Mattermost's classic post limit; Teams allows more
-# Answers scoring this close to the best are other sources' answers, not noise.
-DISAGREE_MARGIN = 0.05
+# Scores are P(answerable) x P(this passage): two sources that both answer split the passage
+# share, so an answer scoring this fraction of the best is another source's answer, not noise.
+DISAGREE_SHARE = 0.7
 
 _SPACE = re.compile(r"\s+")
 # `_` inside a word (file_name, per_cent) is literal in CommonMark; only its edges need a backslash.
@@ -46,7 +47,7 @@ def sources(result: Result, base: str, *, limit: int = 3) -> list[Source]:
     best = result.answers[0]
     shown: list[Answer] = []
     for answer in result.answers:
-        if best.score - answer.score > DISAGREE_MARGIN or len(shown) == limit:
+        if answer.score < DISAGREE_SHARE * best.score or len(shown) == limit:
             break
         if _plain(answer.answer) not in {_plain(a.answer) for a in shown} and not (
             _is_span(best) and not _is_span(answer)

@@ -165,11 +165,12 @@ class Reader:
         model = self.models.span
         if model is None:
             return best_span(passage, sentence, q_terms, q.types) or sentence
-        options = span.candidates(passage, sentence, q_terms)
+        options = span.options(passage, sentence, q_terms)
         if not options:
             return sentence
         rows = span.features(passage, sentence, options, q_terms, q.asks, q.types)
-        start, end, _ = options[int(np.argmax(model.logits(rows)))]
+        texts = [passage.text[a - passage.start : b - passage.start] for a, b, _ in options]
+        start, end, _ = options[span.choose(texts, model.logits(rows))]
         return start, end
 
 

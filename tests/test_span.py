@@ -1,6 +1,8 @@
 """Short-answer candidates and their features, on a hand-made passage."""
 
-from app.span import SPAN_FEATURES, asks, candidates, features
+import numpy as np
+
+from app.span import SPAN_FEATURES, asks, candidates, choose, clauses, features, options, trimmed
 from app.store import Passage
 
 TEXT = "Denmark paid Kosovo about €200 million in 2022. It was a deal."
@@ -49,3 +51,53 @@ def test_features_mark_the_asked_type_and_cross_question_with_label():
     assert rows[1, SPAN_FEATURES.index("typed_match")] == 0.0
     assert rows[0, SPAN_FEATURES.index("how_manyxMONEY")] == 1.0
     assert rows[1, SPAN_FEATURES.index("how_manyxDATE")] == 1.0
+
+
+def _exact_passage() -> Passage:
+    """As _passage, with entity offsets that match the words exactly."""
+    return Passage(
+        file="a.txt",
+        paragraph=1,
+        title="A",
+        section="",
+        start=100,
+        end=100 + len(TEXT),
+        text=TEXT,
+        sentences=((100, 147), (148, 162)),
+        entities=((100, 107, "GPE"), (113, 119, "GPE"), (120, 138, "MONEY"), (142, 146, "DATE")),
+        phrases=((100, 107), (156, 161)),
+    )
+
+
+def test_options_join_spans_linked_by_a_preposition():
+    passage = _exact_passage()
+    found = options(passage, (100, 147), {"denmark", "pay", "kosovo"})
+    assert (120, 146, "JOINED") in found  # "€200 million in 2022"
+
+
+def test_trimmed_drops_the_question_words_a_span_starts_with():
+    passage = _passage()
+    trims = trimmed(passage, [(100, 119, "PHRASE")], {"denmark", "paid"})
+    assert [TEXT[s - 100 : e - 100] for s, e, _ in trims] == ["Kosovo"]
+
+
+def test_clauses_give_the_words_after_the_question_words():
+    passage = _passage()
+    found = clauses(passage, (100, 147), {"paid", "kosovo"})
+    assert ("about €200 million in 2022", "TAIL") in {
+        (TEXT[s - 100 : e - 100], label) for s, e, label in found
+    }
+
+
+def test_options_always_slice_back_to_the_passage_text():
+    passage = _exact_passage()
+    for start, end, _ in options(passage, (100, 147), {"denmark"}):
+        assert 100 <= start < end <= 147
+        assert TEXT[start - 100 : end - 100].strip() == TEXT[start - 100 : end - 100]
+
+
+def test_choose_prefers_the_span_the_top_candidates_share():
+    texts = ["Fox News", "Fox News channel", "News", "Kosovo"]
+    logits = np.array([1.0, 0.9, 0.95, 0.0])
+    assert choose(texts, logits) == 0
+    assert choose(["a", "b"], np.array([0.0, 5.0])) == 1

@@ -113,7 +113,8 @@ def sentence_data(index: Index, data: list[Retrieved]) -> tuple[np.ndarray, np.n
 
 
 def span_data(index: Index, data: list[Retrieved]) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate spans of gold sentences; positive when the span is a gold answer."""
+    """Candidate spans of gold sentences; positive when the span is a gold answer. Training on
+    F1 as a soft label instead cost 0.06 EM for +0.02 F1 on dev; span.choose gets the F1."""
     xs, ys, covered, sentences = [], [], 0, 0
     for r in data:
         i = gold_row(index, r)
@@ -126,16 +127,14 @@ def span_data(index: Index, data: list[Retrieved]) -> tuple[np.ndarray, np.ndarr
         for s, e in p.sentences:
             if not sentence_hit(p.text[s - p.start : e - p.start], q.answers):
                 continue
-            options = span.candidates(p, (s, e), words)
-            labels = [
-                normalize_answer(p.text[a - p.start : b - p.start]) in golds for a, b, _ in options
-            ]
+            options = span.options(p, (s, e), words)
+            texts = [p.text[a - p.start : b - p.start] for a, b, _ in options]
             sentences += 1
-            if any(labels):
-                covered += 1
+            covered += any(normalize_answer(t) in golds for t in texts)
+            if options:
                 types = answer_types(q.question)
                 xs.append(span.features(p, (s, e), options, words, asked, types))
-                ys.extend(labels)
+                ys.extend(float(normalize_answer(t) in golds) for t in texts)
     print(
         f"span candidates hold a gold answer in {covered / max(sentences, 1):.3f} of gold sentences"
     )

@@ -145,8 +145,9 @@ def documents(archive: ArchiveDep) -> list[DocumentOut]:
     ]
 
 
-@router.get(
+@router.api_route(
     "/healthz",
+    methods=["GET", "HEAD"],
     response_model=Health,
     tags=["health"],
     responses={503: {"description": "No index loaded"}},

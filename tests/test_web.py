@@ -51,3 +51,8 @@ def test_pages_are_mobile_friendly(client):
     page = client.get("/")
     assert 'name="viewport"' in page.text
     assert client.get("/static/style.css").status_code == 200
+
+
+def test_monitors_can_probe_the_front_page_and_health_with_head(client):
+    assert client.head("/").status_code == 200
+    assert client.head("/healthz").status_code == 200

@@ -27,7 +27,8 @@ def highlight(answer: Answer) -> tuple[str, str, str]:
     return answer.sentence[:at], answer.answer, answer.sentence[end:]
 
 
-@router.get("/", response_class=HTMLResponse)
+# HEAD too: uptime monitors probe the front page without a body.
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def form(
     request: Request,
     archive: ArchiveDep,

@@ -200,10 +200,11 @@ def load_index(corpus_dir: Path, cache_dir: Path, embedder: Embedder) -> store.I
 
 
 def load_embedder() -> Embedder:
+    """The embedder the service is configured with (backend included), as /ask would use."""
     from app.config import get_settings
-    from app.embed import SentenceTransformerEmbedder
+    from app.embed import load_embedder as configured
 
-    return SentenceTransformerEmbedder(get_settings().model_path)
+    return configured(get_settings())
 
 
 class RememberingEmbedder:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 
 import numpy as np
 
@@ -146,19 +145,22 @@ def choose(texts: list[str], logits: np.ndarray, depth: int = CONSENSUS_DEPTH) -
     top = np.argsort(-logits, kind="stable")[:depth]
     weights = np.exp(logits[top] - logits[top].max())
     weights /= weights.sum()
-    bags = [Counter(normalize_answer(texts[i]).split()) for i in top]
-    gains = [
-        sum(w * _f1(bag, other) for other, w in zip(bags, weights, strict=True)) for bag in bags
-    ]
-    return int(top[int(np.argmax(gains))])
+    f1 = _pairwise_f1([normalize_answer(texts[i]).split() for i in top])
+    return int(top[int(np.argmax(f1 @ weights))])
 
 
-def _f1(guess: Counter[str], truth: Counter[str]) -> float:
-    """SQuAD's token F1 between two bags of normalised words."""
-    common = sum((guess & truth).values())
-    if not common:
-        return 0.0
-    return 2 * common / (sum(guess.values()) + sum(truth.values()))
+def _pairwise_f1(bags: list[list[str]]) -> np.ndarray:
+    """SQuAD's token F1 between every pair of word bags, as one array operation (this runs for
+    every answer shown, so it sits on /ask's hot path)."""
+    vocabulary = {word: i for i, word in enumerate({w for bag in bags for w in bag})}
+    counts = np.zeros((len(bags), max(len(vocabulary), 1)))
+    for row, bag in enumerate(bags):
+        for word in bag:
+            counts[row, vocabulary[word]] += 1
+    common = np.minimum(counts[:, None, :], counts[None, :, :]).sum(axis=2)
+    sizes = counts.sum(axis=1)
+    total = sizes[:, None] + sizes[None, :]
+    return np.divide(2 * common, total, out=np.zeros_like(common), where=total > 0)
 
 
 def features(

@@ -157,20 +157,12 @@ def write_file(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(partial, path)
-    _fsync_dir(path.parent)
+    store.fsync_dir(path.parent)
 
 
 def remove_file(path: Path) -> None:
     path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    store.fsync_dir(path.parent)
 
 
 # --- repair on start ------------------------------------------------------------------------

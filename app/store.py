@@ -231,7 +231,7 @@ def save(index: Index, index_dir: Path) -> Path:
     # The manifest goes last: a folder without one is never loaded.
     manifest = replace(index.manifest, faiss_index=index.faiss_kind)
     _write_json(staging / "manifest.json", asdict(manifest))
-    _fsync_dir(staging)
+    fsync_dir(staging)
     final = index_dir / stamp
     os.replace(staging, final)
     link = index_dir / f".{CURRENT}.tmp"
@@ -239,7 +239,7 @@ def save(index: Index, index_dir: Path) -> Path:
         link.unlink()
     link.symlink_to(stamp)
     os.replace(link, index_dir / CURRENT)
-    _fsync_dir(index_dir)
+    fsync_dir(index_dir)
     _remove_old_versions(index_dir, keep=stamp)
     return final
 
@@ -266,7 +266,8 @@ def _write_array(path: Path, array: np.ndarray) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in `path` durable: the directory entry is data too."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +38,17 @@ def form(body: bytes) -> dict[str, str]:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError as exc:
         raise HTTPException(400, "The form is not UTF-8.") from exc
+
+
+def json_object(body: bytes, what: str) -> dict[str, Any]:
+    """A JSON object body, or 400 naming what was expected (e.g. "event", "activity")."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise HTTPException(400, f"The {what} is not JSON.") from exc
+    if not isinstance(data, dict):
+        raise HTTPException(400, f"The {what} is not a JSON object.")
+    return data
 
 
 def field(payload: Mapping[str, Any], name: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -31,13 +30,7 @@ router = APIRouter(dependencies=[Depends(_configured)])
 def payload(body: bytes, content_type: str) -> dict[str, Any]:
     """Slash commands post a form; outgoing webhooks a form or JSON, as configured."""
     if content_type.startswith("application/json"):
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise HTTPException(400, "The request is not JSON.") from exc
-        if not isinstance(data, dict):
-            raise HTTPException(400, "The request is not a JSON object.")
-        return data
+        return chat.json_object(body, "request")
     return dict(chat.form(body))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -135,12 +134,7 @@ async def events(
     """Events API: the URL check, and @mentions answered in the thread."""
     body = await chat.read_body(request, settings.chat_max_body_bytes)
     verify(settings, body, request.headers)
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise HTTPException(400, "The event is not JSON.") from exc
-    if not isinstance(payload, dict):
-        raise HTTPException(400, "The event is not a JSON object.")
+    payload = chat.json_object(body, "event")
     if payload.get("type") == "url_verification":
         return JSONResponse({"challenge": chat.field(payload, "challenge")})
     event = payload.get("event")

@@ -8,7 +8,6 @@ import binascii
 import hashlib
 import hmac
 import html
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine
@@ -74,7 +73,7 @@ async def teams(request: Request, archive: ArchiveDep, settings: SettingsDep) ->
     """Answer the @mention synchronously as {"type": "message", "text": Markdown}."""
     body = await chat.read_body(request, settings.chat_max_body_bytes)
     verify(settings, body, request.headers.get("authorization"))
-    activity = _activity(body)
+    activity = chat.json_object(body, "activity")
     text = question(chat.field(activity, "text"), settings.max_question_chars)
     task = _shared_reply(request, chat.field(activity, "id"), _reply(archive, settings, text))
     try:
@@ -97,16 +96,6 @@ def _shared_reply(
         reply.close()  # never awaited: the first delivery's task does the work
         logger.info("Teams activity %s delivered again; sharing its answer", activity_id)
     return task
-
-
-def _activity(body: bytes) -> dict[str, Any]:
-    try:
-        activity = json.loads(body)
-    except ValueError as exc:
-        raise HTTPException(400, "The activity is not JSON.") from exc
-    if not isinstance(activity, dict):
-        raise HTTPException(400, "The activity is not a JSON object.")
-    return activity
 
 
 async def _reply(archive: Archive, settings: Settings, text: str) -> str:

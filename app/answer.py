@@ -19,7 +19,7 @@ from app.evidence import (
 )
 from app.linear import ReaderModels, load_models, sigmoid
 from app.retrieve import Candidate, Method, Retriever
-from app.store import Index, Passage
+from app.store import Index
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 
@@ -74,6 +74,10 @@ class Tuning:
 
     # How many passages the models weigh before the top_k are kept.
     rerank_depth: int = 30
+    # In each shown passage, how many of the best sentences compete again once their spans are
+    # weighed, and how much the best span counts against the sentence model's logit.
+    sentence_choices: int = 1
+    span_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class Reading:
     question: Question
     candidates: list[Candidate]
     sentences: list[int]  # chosen sentence per candidate
+    sentence_scores: list[np.ndarray]  # every sentence's, per candidate
     passage_logits: np.ndarray
     answerable: float
 
@@ -114,8 +119,17 @@ class Reader:
 
     def ask(self, question: str, *, top_k: int = 3, method: Method = "hybrid") -> Result:
         reading = self.read(question, method=method)
-        order = np.argsort(-reading.passage_logits, kind="stable")[:top_k]
-        answers = [self._answer(reading, int(i), q_terms=plain_terms(question)) for i in order]
+        order = [int(i) for i in np.argsort(-reading.passage_logits, kind="stable")[:top_k]]
+        asked = span.Asked(
+            question,
+            frozenset(plain_terms(question)),
+            reading.question.terms,
+            reading.question.types,
+            self.lexicon.word_idf,
+        )
+        depth = self.tuning.sentence_choices if method == "hybrid" else 1
+        cuts = self._cuts(reading, order, asked, depth)
+        answers = [self._answer(reading, i, *cut) for i, cut in zip(order, cuts, strict=True)]
         no_answer = not answers or reading.answerable < self.models.answerable_threshold
         return Result(question, no_answer, answers)
 
@@ -128,10 +142,11 @@ class Reader:
         q = self.lexicon.question(query, question, answer_types(question))
         per_sentence = [sentence_features(self.lexicon, q, c.row) for c in candidates]
         if method == "hybrid":
-            chosen = [int(np.argmax(self.models.sentence.logits(f))) for f in per_sentence]
+            scores = [self.models.sentence.logits(f) for f in per_sentence]
         else:
             # Baselines: the sentence by cosine alone, passages in retrieval order.
-            chosen = [int(np.argmax(f[:, 0])) for f in per_sentence]
+            scores = [f[:, 0] for f in per_sentence]
+        chosen = [int(np.argmax(s)) for s in scores]
         best = [f[i] for f, i in zip(per_sentence, chosen, strict=True)]
         features = passage_features(self.lexicon, q, candidates, best)
         learned = self.models.passage.logits(features) if candidates else np.zeros(0)
@@ -139,66 +154,58 @@ class Reader:
         top = int(np.argmax(learned)) if candidates else None
         evidence = question_features(features[top] if top is not None else None)
         answerable = sigmoid(float(self.models.answerable.logits(evidence[None, :])[0]))
-        return Reading(q, candidates, chosen, logits, answerable)
+        return Reading(q, candidates, chosen, scores, logits, answerable)
 
-    def _answer(self, reading: Reading, i: int, q_terms: set[str]) -> Answer:
-        candidate = reading.candidates[i]
-        passage = self.index.passages[candidate.row]
-        s_start, s_end = passage.sentences[reading.sentences[i]]
-        start, end = self._span(passage, (s_start, s_end), reading.question, q_terms)
-        text = passage.text
-        base = passage.start
+    def _answer(
+        self, reading: Reading, i: int, sentence: tuple[int, int], cut: tuple[int, int]
+    ) -> Answer:
+        passage = self.index.passages[reading.candidates[i].row]
+        text, base = passage.text, passage.start
         # How sure we are that this passage answers: P(answerable) x P(this passage | it is).
         confidence = reading.answerable * sigmoid(float(reading.passage_logits[i]))
         return Answer(
-            answer=text[start - base : end - base],
-            sentence=text[s_start - base : s_end - base],
+            answer=text[cut[0] - base : cut[1] - base],
+            sentence=text[sentence[0] - base : sentence[1] - base],
             score=round(confidence, 4),
-            citation=Citation(passage.file, passage.paragraph, start, end),
+            citation=Citation(passage.file, passage.paragraph, *cut),
             passage=text,
         )
 
-    def _span(
-        self, passage: Passage, sentence: tuple[int, int], q: Question, q_terms: set[str]
-    ) -> tuple[int, int]:
-        """The best-weighed entity or noun phrase of the sentence; the sentence if none."""
-        model = self.models.span
-        if model is None:
-            return best_span(passage, sentence, q_terms, q.types) or sentence
-        options = span.options(passage, sentence, q_terms)
-        if not options:
-            return sentence
-        rows = span.features(passage, sentence, options, q_terms, q.asks, q.types)
-        texts = [passage.text[a - passage.start : b - passage.start] for a, b, _ in options]
-        start, end, _ = options[span.choose(texts, model.logits(rows))]
-        return start, end
+    def _cuts(
+        self, reading: Reading, order: list[int], asked: span.Asked, depth: int
+    ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """(sentence, short answer) in each shown passage. The `depth` best sentences compete
+        again with their best span's weight added; the short answer is the best-weighed entity,
+        phrase or clause, the whole sentence if it has none. One model call for all of them."""
+        pieces: list[tuple[int, float, tuple[int, int], list[span.Candidate], list[str]]] = []
+        tables = []
+        for k, i in enumerate(order):
+            passage = self.index.passages[reading.candidates[i].row]
+            scores = reading.sentence_scores[i]
+            for j in np.argsort(-scores, kind="stable")[:depth]:
+                sentence = passage.sentences[int(j)]
+                options = span.options(passage, sentence, asked.words)
+                tables.append(span.features(passage, sentence, options, asked))
+                texts = [passage.text[a - passage.start : b - passage.start] for a, b, _ in options]
+                pieces.append((k, float(scores[j]), sentence, options, texts))
+        rows = np.vstack(tables) if tables else np.zeros((0, len(span.SPAN_FEATURES)))
+        logits = self.models.span.logits(rows) if len(rows) else np.zeros(0)
+        floor = float(logits.min()) if len(logits) else 0.0
+        best: dict[int, tuple[float, tuple[int, int], tuple[int, int]]] = {}
+        at = 0
+        for k, score, sentence, options, texts in pieces:
+            mine = logits[at : at + len(options)]
+            at += len(options)
+            cut = sentence
+            if options:
+                start, end, _ = options[span.choose(texts, mine)]
+                cut = (start, end)
+            total = score + self.tuning.span_weight * (float(mine.max()) if options else floor)
+            if k not in best or total > best[k][0]:
+                best[k] = (total, sentence, cut)
+        return [best[k][1:] for k in range(len(order))]
 
 
 def plain_terms(text: str) -> set[str]:
     """Unstemmed content words, for matching against the raw text of a sentence."""
     return {t for t in (m.group().lower() for m in _TERM.finditer(text)) if t not in STOPWORDS}
-
-
-def best_span(
-    passage: Passage, sentence: tuple[int, int], q_terms: set[str], types: frozenset[str]
-) -> tuple[int, int] | None:
-    """The entity of the asked-for type in the sentence, nearest the question's words."""
-    if not types:
-        return None
-    s_start, s_end = sentence
-    base = passage.start
-    text = passage.text
-    anchors = [
-        s_start + m.start()
-        for m in _TERM.finditer(text[s_start - base : s_end - base])
-        if m.group().lower() in q_terms
-    ]
-    options = []
-    for start, end, label in passage.entities:
-        if start < s_start or end > s_end or label not in types:
-            continue
-        if plain_terms(text[start - base : end - base]) <= q_terms:
-            continue  # the question's own words are not its answer
-        distance = min((abs(start - a) for a in anchors), default=0)
-        options.append((distance, start, end))
-    return min(options)[1:] if options else None

@@ -132,6 +132,14 @@ class Lexicon:
         self.idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
         # A word the archive has never seen is the rarest of all: asking about it counts.
         self.unseen_idf = math.log((n + 1) / 0.5)
+        self._word_idf: dict[str, float] = {}
+
+    def word_idf(self, word: str) -> float:
+        """IDF of a plain lower-case word, by its stem."""
+        found = self._word_idf.get(word)
+        if found is None:
+            found = self._word_idf[word] = self.idf.get(_stemmer.stemWord(word), self.unseen_idf)
+        return found
 
     def question(self, query: np.ndarray, text: str, types: frozenset[str]) -> Question:
         q_terms = terms(text)

@@ -1,4 +1,5 @@
-"""Small logistic models, stored as JSON: standardise the features, weigh them, add a bias."""
+"""The reader's small learned models: logistic ones stored as JSON (standardise the features,
+weigh them, add a bias) and the span model, gradient-boosted trees stored as LightGBM text."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import lightgbm
 import numpy as np
 
 WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
+SPAN_MODEL_FILE = Path(__file__).with_name("span_model.txt")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,25 @@ class LinearModel:
         return asdict(self)
 
 
+class TreeModel:
+    """Gradient-boosted trees: which span answers depends on how the question asks crossed with
+    where the span sits and what it is, more than a linear model can weigh (dev, held-out
+    articles: F1 +0.08 over the logistic span model)."""
+
+    def __init__(self, text: str) -> None:
+        self.booster = lightgbm.Booster(model_str=text)
+        self.features = tuple(self.booster.feature_name())
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        if rows.shape[1] != len(self.features):
+            raise ValueError(f"expected {len(self.features)} features, got {rows.shape[1]}")
+        # One thread: a question's few dozen rows cost less than waking a pool.
+        return np.asarray(self.booster.predict(rows, raw_score=True, num_threads=1))
+
+    def to_text(self) -> str:
+        return str(self.booster.model_to_string())
+
+
 @dataclass(frozen=True)
 class ReaderModels:
     """The models the reader applies: which passage, which sentence, any answer, which span."""
@@ -38,8 +60,8 @@ class ReaderModels:
     passage: LinearModel
     sentence: LinearModel
     answerable: LinearModel
-    answerable_threshold: float = 0.5
-    span: LinearModel | None = None
+    answerable_threshold: float
+    span: TreeModel
 
 
 def sigmoid(x: float) -> float:
@@ -56,24 +78,24 @@ def _model(data: dict[str, list[float] | float | list[str]]) -> LinearModel:
     )
 
 
-def load_models(path: Path = WEIGHTS_FILE) -> ReaderModels:
+def load_models(path: Path = WEIGHTS_FILE, span_path: Path = SPAN_MODEL_FILE) -> ReaderModels:
     data = json.loads(path.read_text(encoding="utf-8"))
     return ReaderModels(
         passage=_model(data["passage"]),
         sentence=_model(data["sentence"]),
         answerable=_model(data["answerable"]),
         answerable_threshold=float(data["answerable_threshold"]),
-        span=_model(data["span"]) if "span" in data else None,
+        span=TreeModel(span_path.read_text(encoding="utf-8")),
     )
 
 
-def save_models(models: ReaderModels, path: Path, **provenance: object) -> None:
+def save_models(models: ReaderModels, path: Path, span_path: Path, **provenance: object) -> None:
     data = {
         "passage": models.passage.to_json(),
         "sentence": models.sentence.to_json(),
         "answerable": models.answerable.to_json(),
         "answerable_threshold": models.answerable_threshold,
-        **({"span": models.span.to_json()} if models.span else {}),
         "provenance": provenance,
     }
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    span_path.write_text(models.span.to_text(), encoding="utf-8")

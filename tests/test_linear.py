@@ -1,9 +1,11 @@
 """The reader's stored linear models: standardise, weigh, and round-trip through JSON."""
 
+import lightgbm
 import numpy as np
 import pytest
 
-from app.linear import LinearModel, ReaderModels, load_models, save_models, sigmoid
+from app.linear import LinearModel, ReaderModels, TreeModel, load_models, save_models, sigmoid
+from app.span import SPAN_FEATURES
 
 
 def _model() -> LinearModel:
@@ -26,14 +28,32 @@ def test_sigmoid_is_a_probability_even_far_out():
     assert 0.0 <= sigmoid(-1e6) < 1e-20 and sigmoid(1e6) == pytest.approx(1.0)
 
 
-def test_models_round_trip_through_json(tmp_path):
-    models = ReaderModels(_model(), _model(), _model(), 0.4, _model())
-    path = tmp_path / "w.json"
-    save_models(models, path, trained_on="hand")
-    assert load_models(path) == models
+def _trees() -> TreeModel:
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 2))
+    data = lightgbm.Dataset(x, (x[:, 0] > 0.5).astype(float), feature_name=["a", "b"])
+    params = {"objective": "binary", "verbose": -1, "num_threads": 1}
+    return TreeModel(lightgbm.train(params, data, num_boost_round=5).model_to_string())
+
+
+def test_models_round_trip_through_their_files(tmp_path):
+    trees = _trees()
+    models = ReaderModels(_model(), _model(), _model(), 0.4, trees)
+    save_models(models, tmp_path / "w.json", tmp_path / "span.txt", trained_on="hand")
+    loaded = load_models(tmp_path / "w.json", tmp_path / "span.txt")
+    assert (loaded.passage, loaded.sentence, loaded.answerable) == (_model(), _model(), _model())
+    assert loaded.answerable_threshold == 0.4
+    rows = np.array([[0.9, 0.1], [0.1, 0.9]])
+    assert np.allclose(loaded.span.logits(rows), trees.logits(rows))
+    assert loaded.span.logits(rows)[0] > loaded.span.logits(rows)[1]
+
+
+def test_tree_model_refuses_the_wrong_number_of_features():
+    with pytest.raises(ValueError):
+        _trees().logits(np.zeros((1, 3)))
 
 
 def test_the_committed_weights_load():
     models = load_models()
     assert 0.0 < models.answerable_threshold < 1.0
-    assert models.span is not None
+    assert models.span.features[: len(SPAN_FEATURES)] == SPAN_FEATURES

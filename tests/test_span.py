@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from app.span import SPAN_FEATURES, asks, candidates, choose, clauses, features, options
+from app.span import (
+    SPAN_FEATURES,
+    Asked,
+    asks,
+    candidates,
+    choose,
+    clauses,
+    features,
+    options,
+)
 from app.store import Passage
 
 TEXT = "Denmark paid Kosovo about €200 million in 2022. It was a deal."
@@ -40,17 +49,55 @@ def test_candidates_do_not_repeat_a_span_as_a_phrase():
     assert (100, 107, "PHRASE") not in found
 
 
+def _asked(question: str, words: set[str], types: set[str] = frozenset()) -> Asked:
+    rare = {"kosovo": 5.0, "denmark": 4.0}
+    stems = frozenset(w.rstrip("s") for w in words)
+    return Asked(question, frozenset(words), stems, frozenset(types), lambda w: rare.get(w, 1.0))
+
+
+def _column(rows: np.ndarray, name: str) -> list[float]:
+    return rows[:, SPAN_FEATURES.index(name)].tolist()
+
+
 def test_features_mark_the_asked_type_and_cross_question_with_label():
     passage = _passage()
     found = candidates(passage, (100, 147), {"denmark", "kosovo"})
-    rows = features(
-        passage, (100, 147), found, {"denmark", "kosovo"}, "how_many", frozenset({"MONEY"})
-    )
+    asked = _asked("How much did Denmark give Kosovo?", {"denmark", "kosovo"}, {"MONEY"})
+    rows = features(passage, (100, 147), found, asked)
     assert rows.shape == (len(found), len(SPAN_FEATURES))
-    assert rows[0, SPAN_FEATURES.index("typed_match")] == 1.0
-    assert rows[1, SPAN_FEATURES.index("typed_match")] == 0.0
+    assert _column(rows, "typed_match") == [1.0, 0.0]
     assert rows[0, SPAN_FEATURES.index("how_manyxMONEY")] == 1.0
     assert rows[1, SPAN_FEATURES.index("how_manyxDATE")] == 1.0
+
+
+def test_features_see_the_question_words_around_a_span():
+    # "Denmark paid Kosovo about €200 million in 2022."
+    passage = _exact_passage()
+    found = [(120, 138, "MONEY"), (142, 146, "DATE")]
+    asked = _asked("How much did Denmark pay Kosovo?", {"denmark", "kosovo"})
+    rows = features(passage, (100, 147), found, asked)
+    assert _column(rows, "left_question_words") == [2.0, 1.0]  # five words each side
+    assert _column(rows, "right_question_words") == [0.0, 0.0]
+    # How many words back the nearest question word is: "Kosovo" right before "about €200
+    # million", five words before "2022".
+    assert _column(rows, "left_gap") == [1.0, 5.0]
+    assert _column(rows, "right_gap") == [50.0, 50.0]
+    # The IDF-weighted share of the question found left of the span: both of its words.
+    assert _column(rows, "left_idf") == [1.0, 1.0]
+    assert _column(rows, "year") == [0.0, 1.0]
+    previous = _column(rows, "previous_word")
+    assert previous[0] == 0.0 and previous[1] > 0  # "Kosovo" is no glue word, "in" is
+    assert _column(rows, "contained") == [0.0, 0.0]
+
+
+def test_features_count_nested_spans_and_the_asked_for_noun():
+    passage = _exact_passage()
+    found = [(120, 138, "MONEY"), (127, 138, "PHRASE")]  # "200 million" inside the money
+    asked = _asked("Which million was paid?", {"million", "paid"})
+    rows = features(passage, (100, 147), found, asked)
+    assert _column(rows, "contained") == [1.0, 0.0]
+    assert _column(rows, "containers") == [0.0, 1.0]
+    assert _column(rows, "focus_near") == [1.0, 1.0]
 
 
 def _exact_passage() -> Passage:

@@ -13,6 +13,7 @@ from app.evidence import (
     STOPWORDS,
     Lexicon,
     Question,
+    best_rows,
     passage_features,
     question_features,
     sentence_features,
@@ -126,12 +127,12 @@ class Reader:
             question, query, k=self.tuning.rerank_depth, method=method
         )
         q = self.lexicon.question(query, question, answer_types(question))
-        per_sentence = [sentence_features(self.lexicon, q, c.row) for c in candidates]
+        per_sentence = sentence_features(self.lexicon, q, [c.row for c in candidates])
         if method == "hybrid":
-            chosen = [int(np.argmax(self.models.sentence.logits(f))) for f in per_sentence]
+            chosen = best_rows(per_sentence, self.models.sentence.logits)
         else:
             # Baselines: the sentence by cosine alone, passages in retrieval order.
-            chosen = [int(np.argmax(f[:, 0])) for f in per_sentence]
+            chosen = best_rows(per_sentence, lambda f: f[:, 0])
         best = [f[i] for f, i in zip(per_sentence, chosen, strict=True)]
         features = passage_features(self.lexicon, q, candidates, best)
         learned = self.models.passage.logits(features) if candidates else np.zeros(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,9 +141,9 @@ class Reader:
             question, query, k=self.tuning.rerank_depth, method=method
         )
         q = self.lexicon.question(query, question, answer_types(question))
-        per_sentence = [sentence_features(self.lexicon, q, c.row) for c in candidates]
+        per_sentence = sentence_features(self.lexicon, q, [c.row for c in candidates])
         if method == "hybrid":
-            scores = [self.models.sentence.logits(f) for f in per_sentence]
+            scores = _split(self.models.sentence.logits, per_sentence)
         else:
             # Baselines: the sentence by cosine alone, passages in retrieval order.
             scores = [f[:, 0] for f in per_sentence]
@@ -204,6 +205,13 @@ class Reader:
             if k not in best or total > best[k][0]:
                 best[k] = (total, sentence, cut)
         return [best[k][1:] for k in range(len(order))]
+
+
+def _split(score: Callable[[np.ndarray], np.ndarray], tables: list[np.ndarray]) -> list[np.ndarray]:
+    """`score` of every row of every table, in one call, split back per table."""
+    if not tables:
+        return []
+    return np.split(score(np.vstack(tables)), np.cumsum([len(t) for t in tables])[:-1])
 
 
 def plain_terms(text: str) -> set[str]:

@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from app.answer import Answer, Result
@@ -20,12 +20,13 @@ MAX_QUESTION = 500
 MAX_TOP_K = 10
 
 
-def get_archive(request: Request) -> Archive:
+# Async: a dependency that only reads app.state needs no threadpool hop (a sync one gets one).
+async def get_archive(request: Request) -> Archive:
     archive: Archive = request.app.state.archive
     return archive
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -108,6 +109,12 @@ def answer_out(answer: Answer, base: str = "") -> AnswerOut:
     )
 
 
+def json_response(model: BaseModel) -> Response:
+    """The model as JSON, as it is: returned as a model, FastAPI would validate it again, in
+    one more threadpool hop for a sync route."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 def ask_response(result: Result, base: str = "") -> AskResponse:
     return AskResponse(
         question=result.question,
@@ -117,9 +124,9 @@ def ask_response(result: Result, base: str = "") -> AskResponse:
 
 
 @router.post("/ask", response_model=AskResponse, tags=["ask"])
-def ask(body: AskRequest, archive: ArchiveDep) -> AskResponse:
+def ask(body: AskRequest, archive: ArchiveDep) -> Response:
     """Answer a question from the archive, with verbatim quotes and citations."""
-    return ask_response(archive.reader.ask(body.question, top_k=body.top_k))
+    return json_response(ask_response(archive.reader.ask(body.question, top_k=body.top_k)))
 
 
 @router.get("/ask", response_model=AskResponse, tags=["ask"])
@@ -127,10 +134,10 @@ def ask_get(
     archive: ArchiveDep,
     q: Annotated[str, Query(description="The question.")],
     top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 3,
-) -> AskResponse:
+) -> Response:
     """The same as POST /ask, for links and quick checks."""
     body = AskRequest(question=q, top_k=top_k)
-    return ask_response(archive.reader.ask(body.question, top_k=body.top_k))
+    return json_response(ask_response(archive.reader.ask(body.question, top_k=body.top_k)))
 
 
 @router.get("/documents", response_model=list[DocumentOut], tags=["documents"])

@@ -72,29 +72,27 @@ class Retriever:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
 
-    def dense_scores(self, query: np.ndarray, depth: int) -> dict[int, float]:
-        """Cosine of the best `depth` chunks, by FAISS."""
+    def dense_rows(self, query: np.ndarray, depth: int) -> np.ndarray:
+        """The best `depth` chunks by cosine, by FAISS."""
         if not self.index.chunks:
-            return {}
-        scores, ids = self.index.faiss.search(
-            query.reshape(1, -1), min(depth, len(self.index.chunks))
-        )
-        return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+            return np.zeros(0, dtype=np.int64)
+        _, ids = self.index.faiss.search(query.reshape(1, -1), min(depth, len(self.index.chunks)))
+        return ids[0][ids[0] >= 0].astype(np.int64)
 
     def search(
         self, question: str, query: np.ndarray, *, k: int, method: Method = "hybrid"
     ) -> list[Candidate]:
-        """The k best passages; a passage scores as its best chunk."""
+        """The k best passages; a passage scores as its best chunk. Equal scores go to the
+        lower passage row, and within a passage to the lower chunk row."""
         depth = self.fusion.depth
         lexical = self.bm25_scores(question) if method != "dense" else None
-        dense = self.dense_scores(query, depth) if method != "bm25" else {}
-        rows = set(dense)
+        found = [self.dense_rows(query, depth) if method != "bm25" else np.zeros(0, np.int64)]
         if lexical is not None:
             top = np.argpartition(-lexical, min(depth, len(lexical) - 1))[:depth]
-            rows |= {int(r) for r in top if lexical[r] > 0}
-        if not rows:
+            found.append(top[lexical[top] > 0])
+        rows_array = np.unique(np.concatenate(found))
+        if not len(rows_array):
             return []
-        rows_array = np.fromiter(rows, dtype=np.int64)
         cosine = self.index.chunk_vectors[rows_array] @ query
         lex = lexical[rows_array] if lexical is not None else np.zeros(len(rows_array))
         lex_max = float(lex.max())
@@ -106,9 +104,15 @@ class Retriever:
         else:
             w = self.fusion.dense_weight
             fused = w * cosine + (1 - w) * lex_norm
-        best: dict[int, Candidate] = {}
-        for chunk_row, f, c, b in zip(rows_array, fused, cosine, lex_norm, strict=True):
-            passage = int(self.chunk_passage[chunk_row])
-            if passage not in best or f > best[passage].score:
-                best[passage] = Candidate(passage, float(f), float(c), float(b), float(b) * lex_max)
-        return sorted(best.values(), key=lambda c: -c.score)[:k]
+        # Each passage's best chunk: sort by passage, best first within it, keep the first.
+        passage = self.chunk_passage[rows_array]
+        order = np.lexsort((-fused, passage))
+        keep = order[np.r_[True, passage[order][1:] != passage[order][:-1]]]
+        ranked = keep[np.lexsort((passage[keep], -fused[keep]))][:k]
+        return [
+            Candidate(
+                int(passage[i]), float(fused[i]), float(cosine[i]), float(lex_norm[i]),
+                float(lex_norm[i]) * lex_max,
+            )
+            for i in ranked
+        ]  # fmt: skip

@@ -82,7 +82,7 @@ def retrieve_all(
     for q, vec in zip(questions, vectors, strict=True):
         cands = retriever.search(q.question, vec, k=depth, method="hybrid")
         lq = lexicon.question(vec, q.question, answer_types(q.question))
-        feats = [sentence_features(lexicon, lq, c.row) for c in cands]
+        feats = sentence_features(lexicon, lq, [c.row for c in cands])
         out.append(Retrieved(q, cands, feats, lq))
     return lexicon, out
 

@@ -1,0 +1,147 @@
+"""The batched evidence features equal the per-passage formulas the reader was trained on."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from app.answer import answer_types
+from app.evaluate import corpus_key
+from app.evidence import (
+    PASSAGE_FEATURES,
+    SENTENCE_FEATURES,
+    Lexicon,
+    Question,
+    bigrams,
+    passage_features,
+    sentence_features,
+    terms,
+)
+from app.retrieve import Candidate, Retriever
+from app.store import Index, load, read_manifest
+from tests.conftest import ROOT, SHARED
+
+SQUAD = SHARED / "eval" / "squad-v1.1-dev"
+SEED_QUESTIONS = SHARED / "eval" / "seeds" / "questions.jsonl"
+
+
+class Reference:
+    """The features as first written: a Python loop per candidate and per sentence."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.sentences: list[list[str]] = [
+            [p.text[s - p.start : e - p.start] for s, e in p.sentences] for p in index.passages
+        ]
+        self.labels = [
+            [
+                frozenset(lb for es, ee, lb in p.entities if es >= s and ee <= e)
+                for s, e in p.sentences
+            ]
+            for p in index.passages
+        ]
+
+    def sentence_features(self, q: Question, row: int) -> np.ndarray:
+        lo, hi = self.index.sentence_starts[row : row + 2]
+        cosine = self.index.sentence_vectors[lo:hi] @ q.query
+        found = [terms(s) for s in self.sentences[row]]
+        idf = [q.share(f) for f in found]
+        last = len(found) - 1
+        # Terms no other sentence of the paragraph has.
+        unique = [
+            f - frozenset().union(*(g for j, g in enumerate(found) if j != i))
+            for i, f in enumerate(found)
+        ]
+        rows = [
+            (
+                cosine[i],
+                cosine[i] - cosine.max(),
+                len(q.terms & f) / max(len(q.terms), 1),
+                idf[i],
+                float(bool(q.types & self.labels[row][i])),
+                float(i == 0),
+                float(bool(q.types)),
+                cosine[i - 1] if i > 0 else 0.0,
+                cosine[i + 1] if i < last else 0.0,
+                idf[i - 1] if i > 0 else 0.0,
+                idf[i + 1] if i < last else 0.0,
+                float(any(ch.isdigit() for ch in self.sentences[row][i])),
+                q.share(unique[i]),
+                math.log1p(len(re.findall(r"\w+", self.sentences[row][i]))),
+            )
+            for i, f in enumerate(found)
+        ]
+        return np.asarray(rows, dtype=np.float32).reshape(-1, len(SENTENCE_FEATURES))
+
+    def passage_features(
+        self, q: Question, candidates: list[Candidate], best: list[np.ndarray]
+    ) -> np.ndarray:
+        rows = []
+        for rank, (c, s) in enumerate(zip(candidates, best, strict=True), start=1):
+            p = self.index.passages[c.row]
+            found = frozenset().union(*(terms(t) for t in self.sentences[c.row]))
+            labels = frozenset().union(*self.labels[c.row])
+            rows.append(
+                (
+                    *(c.score, c.dense, c.bm25, math.log1p(c.bm25_raw), 1.0 / rank),
+                    c.score - candidates[0].score,
+                    *(s[0], s[2], s[3], q.share(found)),
+                    q.share(terms(f"{p.title} {p.section}")),
+                    s[4],
+                    float(bool(q.types & labels)),
+                    len(q.bigrams & bigrams(p.text)) / max(len(q.bigrams), 1),
+                    len(q.terms & found) / max(len(q.terms), 1),
+                )
+            )
+        table = np.asarray(rows, dtype=np.float32)
+        gaps = [
+            table[:, PASSAGE_FEATURES.index(name)] - table[:, PASSAGE_FEATURES.index(name)].max()
+            for name in ("dense", "sent_cos", "sent_idf", "passage_idf")
+        ]
+        return np.column_stack([table[:, :13], *gaps, table[:, 13:]]).astype(np.float32)
+
+
+def assert_same_features(index: Index, embedder, questions: list[str]) -> None:
+    lexicon, reference, retriever = Lexicon(index), Reference(index), Retriever(index)
+    for text, query in zip(questions, embedder.encode(questions), strict=True):
+        q = lexicon.question(query, text, answer_types(text))
+        candidates = retriever.search(text, query, k=30)
+        batched = sentence_features(lexicon, q, [c.row for c in candidates])
+        expected = [reference.sentence_features(q, c.row) for c in candidates]
+        assert len(batched) == len(expected)
+        for got, want in zip(batched, expected, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        best = [f[int(np.argmax(f[:, 0]))] for f in expected]
+        np.testing.assert_allclose(
+            passage_features(lexicon, q, candidates, best),
+            reference.passage_features(q, candidates, best),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+
+def test_batched_features_equal_the_per_passage_formulas_on_seed_questions(seeds_index, embedder):
+    questions = [json.loads(line)["question"] for line in SEED_QUESTIONS.read_text().splitlines()]
+    assert_same_features(load(seeds_index), embedder, questions)
+
+
+def test_batched_features_equal_the_per_passage_formulas_on_squad(embedder):
+    # Read only: the eval cache is shared, and load_index would rebuild a stale one.
+    index_dir = ROOT / ".cache" / "eval" / corpus_key(SQUAD / "corpus")
+    if not index_dir.is_dir() or read_manifest(index_dir).model != embedder.name:
+        pytest.skip("no SQuAD eval index for this model in .cache/eval (python -m app eval)")
+    lines = (SQUAD / "dev.jsonl").read_text().splitlines()[:60]
+    questions = [json.loads(line)["question"] for line in lines]
+    assert_same_features(load(index_dir), embedder, questions)
+
+
+def test_no_candidates_give_no_feature_rows(seeds_index, embedder):
+    index = load(seeds_index)
+    lexicon = Lexicon(index)
+    q = lexicon.question(embedder.encode(["Who?"])[0], "Who?", frozenset({"PERSON"}))
+    assert sentence_features(lexicon, q, []) == []
+    assert passage_features(lexicon, q, [], []).shape == (0, len(PASSAGE_FEATURES))

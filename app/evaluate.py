@@ -9,16 +9,17 @@ import logging
 import math
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from tqdm import tqdm
 
 from app import store
-from app.answer import Reader, Result
+from app.answer import Answer, Citation, Reader, Result
 from app.corpus import corpus_files
 from app.embed import Embedder
 from app.metrics import (
@@ -92,14 +93,57 @@ def score(question: Question, result: Result, seconds: float) -> Outcome:
     )
 
 
+class Asker(Protocol):
+    def ask(self, question: str, *, top_k: int, method: Method) -> Result: ...
+
+
+class HttpAsker:
+    """Asks a running service's POST /ask, as any client would: the numbers then include the
+    HTTP layer and whatever the deployment runs."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/") + "/ask"
+        self.timeout = timeout
+
+    def ask(self, question: str, *, top_k: int, method: Method = "hybrid") -> Result:
+        body = json.dumps({"question": question, "top_k": top_k}).encode("utf-8")
+        request = urllib.request.Request(
+            self.url, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            data = json.loads(response.read())
+        answers = [
+            Answer(
+                answer=a["answer"],
+                sentence=a["sentence"],
+                score=a["score"],
+                citation=Citation(
+                    a["citation"]["file"],
+                    a["citation"]["paragraph"],
+                    a["citation"]["start"],
+                    a["citation"]["end"],
+                ),
+                passage=a["passage"],
+            )
+            for a in data["answers"]
+        ]
+        return Result(data["question"], bool(data["no_answer"]), answers)
+
+
 def run(
-    reader: Reader, questions: Sequence[Question], *, method: Method, progress: bool = True
+    reader: Asker,
+    questions: Sequence[Question],
+    *,
+    method: Method,
+    progress: bool = True,
+    top_k: int = CUTOFF,
 ) -> Summary:
-    """Ask every question once with top_k=10; all rank metrics come from that one ranking."""
+    """Ask every question once (top_k=10 by default); all rank metrics come from that one
+    ranking, so with a smaller top_k, MRR@10 counts only the ranks asked for."""
     outcomes = []
     for q in tqdm(questions, desc=method, disable=not progress, file=sys.stderr, unit="q"):
         began = time.perf_counter()
-        result = reader.ask(q.question, top_k=CUTOFF, method=method)
+        result = reader.ask(q.question, top_k=top_k, method=method)
         outcomes.append(score(q, result, time.perf_counter() - began))
     return summarize(method, outcomes)
 
@@ -186,6 +230,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", type=Path, help="write a PNG of R@k, k=1..10")
     parser.add_argument("--save-json", type=Path, help="also write the numbers as JSON here")
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/eval"))
+    parser.add_argument(
+        "--url", help="ask a running service's POST /ask at this base URL instead of in process"
+    )
+    parser.add_argument(
+        "--top-k", type=int, default=CUTOFF, help=f"answers asked per question (default {CUTOFF})"
+    )
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -232,14 +282,20 @@ def load_reader(corpus_dir: Path, cache_dir: Path) -> Reader:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    if not 1 <= args.top_k <= CUTOFF:
+        raise SystemExit(f"--top-k must be between 1 and {CUTOFF}")
+    if args.url and args.baselines:
+        raise SystemExit("--baselines run in process on the same index; leave out --url")
     corpus_dir = (args.corpus or args.dataset_dir / "corpus").resolve()
     questions_file = args.questions or args.dataset_dir / "questions.jsonl"
     names = {p.name for p in corpus_files(corpus_dir)}
     questions = load_questions(questions_file, names)[: args.limit]
-    reader = load_reader(corpus_dir, args.cache_dir)
+    reader: Asker = HttpAsker(args.url) if args.url else load_reader(corpus_dir, args.cache_dir)
     methods: list[Method] = ["hybrid", *(BASELINES if args.baselines else ())]
     progress = not args.no_progress
-    summaries = [run(reader, questions, method=m, progress=progress) for m in methods]
+    summaries = [
+        run(reader, questions, method=m, progress=progress, top_k=args.top_k) for m in methods
+    ]
     print(as_json(summaries) if args.json else table(summaries))
     if args.save_json:
         args.save_json.parent.mkdir(parents=True, exist_ok=True)

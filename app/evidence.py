@@ -49,6 +49,8 @@ PASSAGE_FEATURES = (
     "passage_idf_gap",
     "bigrams",
     "passage_overlap",
+    "sent_unique",
+    "sent_unique_gap",
 )
 # Gaps to the best candidate: a passage competes with the others retrieved for the question.
 _GAPS = {
@@ -74,6 +76,7 @@ SENTENCE_FEATURES = (
 # Nor on the other candidates: the passage model's logit is relative to them, so it is left out.
 QUESTION_FEATURES = (
     "top_dense", "top_sent_cos", "top_overlap", "top_passage_overlap", "top_bigrams",
+    "top_type_missing",
 )  # fmt: skip
 
 _T = TypeVar("_T")
@@ -304,17 +307,21 @@ def passage_features(
         ]
     ).astype(np.float32)
     gaps = [table[:, _COLUMN[of]] - table[:, _COLUMN[of]].max() for of in _GAPS.values()]
-    return np.column_stack([table, *gaps, phrases / q.n_bigrams, passage_overlap]).astype(
-        np.float32
-    )
+    unique = s[:, SENTENCE_FEATURES.index("unique_idf")]
+    return np.column_stack(
+        [table, *gaps, phrases / q.n_bigrams, passage_overlap, unique, unique - unique.max()]
+    ).astype(np.float32)
 
 
-def question_features(passage: np.ndarray | None) -> np.ndarray:
+def question_features(passage: np.ndarray | None, question: Question) -> np.ndarray:
     """Columns as QUESTION_FEATURES, from the best passage's PASSAGE_FEATURES row: how well
     it answers at all."""
     if passage is None:
         return np.zeros(len(QUESTION_FEATURES), dtype=np.float32)
-    return passage[[_COLUMN[name] for name in _QUESTION_COLUMNS]]
+    # A "who" question whose best sentence names no person or organisation is likely asked of
+    # the wrong archive, however well its other words match.
+    untyped = float(bool(question.types) and not passage[_COLUMN["type_in_sentence"]])
+    return np.append(passage[[_COLUMN[name] for name in _QUESTION_COLUMNS]], untyped)
 
 
 _COLUMN = {name: i for i, name in enumerate(PASSAGE_FEATURES)}

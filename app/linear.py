@@ -1,5 +1,5 @@
-"""The reader's small learned models: logistic ones stored as JSON (standardise the features,
-weigh them, add a bias) and the span model, gradient-boosted trees stored as LightGBM text."""
+"""The reader's small learned models, stored in one JSON file: logistic ones (standardise the
+features, weigh them, add a bias) and gradient-boosted trees (LightGBM's text format)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import lightgbm
 import numpy as np
 
 WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
-SPAN_MODEL_FILE = Path(__file__).with_name("span_model.txt")
 
 
 @dataclass(frozen=True)
@@ -53,49 +53,64 @@ class TreeModel:
         return str(self.booster.model_to_string())
 
 
+Model = LinearModel | TreeModel
+
+
 @dataclass(frozen=True)
 class ReaderModels:
     """The models the reader applies: which passage, which sentence, any answer, which span."""
 
-    passage: LinearModel
-    sentence: LinearModel
+    passage: Model
+    sentence: Model
     answerable: LinearModel
     answerable_threshold: float
-    span: TreeModel
+    span: Model
 
 
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
-def _model(data: dict[str, list[float] | float | list[str]]) -> LinearModel:
+def _to_json(model: Model) -> dict[str, object]:
+    if isinstance(model, TreeModel):
+        return {"kind": "trees", "lightgbm": model.to_text()}
+    return {"kind": "linear", **model.to_json()}
+
+
+def _model(data: dict[str, Any]) -> Model:
+    if data.get("kind") == "trees":
+        return TreeModel(str(data["lightgbm"]))
+    return _linear(data)
+
+
+def _linear(data: dict[str, Any]) -> LinearModel:
     return LinearModel(
-        features=tuple(data["features"]),  # type: ignore[arg-type]
-        mean=tuple(data["mean"]),  # type: ignore[arg-type]
-        scale=tuple(data["scale"]),  # type: ignore[arg-type]
-        weights=tuple(data["weights"]),  # type: ignore[arg-type]
-        bias=float(data["bias"]),  # type: ignore[arg-type]
+        features=tuple(data["features"]),
+        mean=tuple(data["mean"]),
+        scale=tuple(data["scale"]),
+        weights=tuple(data["weights"]),
+        bias=float(data["bias"]),
     )
 
 
-def load_models(path: Path = WEIGHTS_FILE, span_path: Path = SPAN_MODEL_FILE) -> ReaderModels:
+def load_models(path: Path = WEIGHTS_FILE) -> ReaderModels:
     data = json.loads(path.read_text(encoding="utf-8"))
     return ReaderModels(
         passage=_model(data["passage"]),
         sentence=_model(data["sentence"]),
-        answerable=_model(data["answerable"]),
+        answerable=_linear(data["answerable"]),
         answerable_threshold=float(data["answerable_threshold"]),
-        span=TreeModel(span_path.read_text(encoding="utf-8")),
+        span=_model(data["span"]),
     )
 
 
-def save_models(models: ReaderModels, path: Path, span_path: Path, **provenance: object) -> None:
+def save_models(models: ReaderModels, path: Path, **provenance: object) -> None:
     data = {
-        "passage": models.passage.to_json(),
-        "sentence": models.sentence.to_json(),
-        "answerable": models.answerable.to_json(),
+        "passage": _to_json(models.passage),
+        "sentence": _to_json(models.sentence),
+        "answerable": _to_json(models.answerable),
         "answerable_threshold": models.answerable_threshold,
+        "span": _to_json(models.span),
         "provenance": provenance,
     }
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    span_path.write_text(models.span.to_text(), encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.evaluate import main
 from tests.conftest import ROOT
 
 
@@ -81,3 +83,20 @@ def test_the_served_form_answers_and_errors_are_json(server):
     )
     bad = httpx.post(f"{server}/ask", json={"question": ""})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/json")
+
+
+def test_eval_over_http_scores_what_the_running_server_answers(server, capsys):
+    """`python -m app eval --url` asks the live /ask: the seeds' gold paragraphs come first and
+    the two out-of-archive questions get no_answer, as in process."""
+    shared = ROOT.parent / "shared"
+    args = [str(shared / "seeds"), "--corpus", str(shared / "seeds")]
+    args += ["--questions", str(shared / "eval" / "seeds" / "questions.jsonl")]
+    assert main([*args, "--url", server, "--top-k", "5", "--json", "--no-progress"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["questions"], row["answerable"]) == (10, 8)
+    assert row["r1"] == 1.0 and row["no_answer_correct"] == 1.0
+
+
+def test_eval_refuses_baselines_over_http(server):
+    with pytest.raises(SystemExit, match="--baselines"):
+        main([str(ROOT / "seeds"), "--url", server, "--baselines"])

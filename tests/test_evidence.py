@@ -102,7 +102,10 @@ class Reference:
             table[:, PASSAGE_FEATURES.index(name)] - table[:, PASSAGE_FEATURES.index(name)].max()
             for name in ("dense", "sent_cos", "sent_idf", "passage_idf")
         ]
-        return np.column_stack([table[:, :13], *gaps, table[:, 13:]]).astype(np.float32)
+        unique = np.asarray([s[12] for s in best], dtype=np.float32)
+        return np.column_stack(
+            [table[:, :13], *gaps, table[:, 13:], unique, unique - unique.max()]
+        ).astype(np.float32)
 
 
 def assert_same_features(index: Index, embedder, questions: list[str]) -> None:

@@ -38,13 +38,14 @@ def _trees() -> TreeModel:
 
 def test_models_round_trip_through_their_files(tmp_path):
     trees = _trees()
-    models = ReaderModels(_model(), _model(), _model(), 0.4, trees)
-    save_models(models, tmp_path / "w.json", tmp_path / "span.txt", trained_on="hand")
-    loaded = load_models(tmp_path / "w.json", tmp_path / "span.txt")
-    assert (loaded.passage, loaded.sentence, loaded.answerable) == (_model(), _model(), _model())
+    models = ReaderModels(_model(), trees, _model(), 0.4, trees)
+    save_models(models, tmp_path / "w.json", trained_on="hand")
+    loaded = load_models(tmp_path / "w.json")
+    assert (loaded.passage, loaded.answerable) == (_model(), _model())
     assert loaded.answerable_threshold == 0.4
     rows = np.array([[0.9, 0.1], [0.1, 0.9]])
     assert np.allclose(loaded.span.logits(rows), trees.logits(rows))
+    assert np.allclose(loaded.sentence.logits(rows), trees.logits(rows))
     assert loaded.span.logits(rows)[0] > loaded.span.logits(rows)[1]
 
 

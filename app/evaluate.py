@@ -7,8 +7,10 @@ import hashlib
 import json
 import logging
 import math
+import re
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -110,8 +112,15 @@ class HttpAsker:
         request = urllib.request.Request(
             self.url, data=body, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            data = json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            # A 429 from the rate limit is the likely one: say so rather than a traceback.
+            detail = error.read().decode("utf-8", "replace")[:300]
+            raise SystemExit(f"{self.url} answered {error.code}: {detail}") from error
+        except urllib.error.URLError as error:
+            raise SystemExit(f"cannot reach {self.url}: {error.reason}") from error
         answers = [
             Answer(
                 answer=a["answer"],
@@ -185,6 +194,9 @@ def table(summaries: Sequence[Summary]) -> str:
 
 def as_json(summaries: Sequence[Summary]) -> str:
     def clean(value: Any) -> Any:
+        # NaN (a metric with no questions to average) is not JSON; null is.
+        if isinstance(value, list):
+            return [clean(v) for v in value]
         return None if isinstance(value, float) and math.isnan(value) else value
 
     rows = [{k: clean(v) for k, v in asdict(s).items()} for s in summaries]
@@ -239,11 +251,17 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def cached_index_dir(corpus_dir: Path, cache_dir: Path, model: str) -> Path:
+    """One index per corpus content and model: an index built with another backend's vectors
+    (int8) would otherwise be rebuilt in place, and answer differently."""
+    return cache_dir / f"{corpus_key(corpus_dir)}-{re.sub(r'[^A-Za-z0-9]+', '-', model).strip('-')}"
+
+
 def load_index(corpus_dir: Path, cache_dir: Path, embedder: Embedder) -> store.Index:
     """Build or reuse (by corpus content hash) an index of the corpus in the cache."""
     from app.ingest import build_index
 
-    index_dir = cache_dir / corpus_key(corpus_dir)
+    index_dir = cached_index_dir(corpus_dir, cache_dir, embedder.name)
     report = build_index(corpus_dir, index_dir, model=embedder.name, load_embedder=lambda: embedder)
     logger.info("index %s: %d files, %d chunks", index_dir, report.files, report.chunks)
     return store.load(index_dir)

@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import Stemmer
@@ -122,11 +123,11 @@ class Asked:
     types: frozenset[str]
     idf: Callable[[str], float]  # of a plain lower-case word
 
-    @property
+    @cached_property
     def ask(self) -> str:
         return asks(self.text)
 
-    @property
+    @cached_property
     def focus(self) -> str | None:
         """The noun a what/which question asks for: "which river" -> "river"."""
         found = _FOCUS.search(self.text)
@@ -262,58 +263,69 @@ class _Words:
 def features(
     passage: Passage, sentence: tuple[int, int], spans: list[Candidate], asked: Asked
 ) -> np.ndarray:
-    """One row per candidate span, columns as SPAN_FEATURES."""
+    """One row per candidate span, columns as SPAN_FEATURES. Runs for every answer shown, so
+    what each span needs of its sentence is counted once, as prefix sums and sorted positions."""
     words = _Words.of(passage, sentence, asked)
     q_words = asked.words
-    anchors = [a for a, w in zip(words.starts, words.lower, strict=True) if w in q_words]
+    is_q = [w in q_words for w in words.lower]
+    before_q = np.concatenate([[0], np.cumsum(is_q)])  # question words before word k
+    anchors = [a for a, hit in zip(words.starts, is_q, strict=True) if hit]
     hits = [i for i, stem in enumerate(words.stems) if stem in asked.stems]
     q_idf = {w: asked.idf(w) for w in q_words}
     total = sum(q_idf.values()) or 1.0
     in_sentence = set(words.lower)
     sentence_idf = sum(v for w, v in q_idf.items() if w in in_sentence) / total
-    pairs = [(a, b) for a, b, _ in spans]
+    starts = np.asarray([a for a, _, _ in spans])
+    ends = np.asarray([b for _, b, _ in spans])
+    # Spans around each span (itself included), and spans inside it.
+    around = ((starts[None, :] <= starts[:, None]) & (ends[None, :] >= ends[:, None])).sum(axis=1)
+    inside_it = ((starts[:, None] <= starts[None, :]) & (ends[:, None] >= ends[None, :])).sum(
+        axis=1
+    )
     rows = np.zeros((len(spans), len(SPAN_FEATURES)), dtype=np.float32)
     cross = len(BASE_FEATURES) + ASK_NAMES.index(asked.ask) * len(LABELS)
     context = len(BASE_FEATURES) + len(ASK_NAMES) * len(LABELS)
-    focus = asked.focus
+    focus, ask_index, base = asked.focus, ASK_NAMES.index(asked.ask), passage.start
     for i, (start, end, label) in enumerate(spans):
         first = bisect.bisect_left(words.starts, start)
         last = max(bisect.bisect_right(words.ends, end) - 1, first)
         inner = words.lower[first : last + 1]
-        inside = sum(w in q_words for w in inner)
-        distance = min((abs(start - a) for a in anchors), default=200)
-        before = passage.text[max(start - passage.start - 1, 0) : start - passage.start]
+        inside = int(before_q[min(last + 1, len(is_q))] - before_q[min(first, len(is_q))])
+        near = bisect.bisect_left(anchors, start)
+        distance = min(
+            (abs(start - anchors[k]) for k in (near - 1, near) if 0 <= k < len(anchors)),
+            default=200,
+        )
         left, right = words.lower[max(first - 8, 0) : first], words.lower[last + 1 : last + 9]
+        text = passage.text[start - base : end - base]
         rows[i, : len(BASE_FEATURES)] = (
             float(label in asked.types),
             inside / max(len(inner), 1),
             float(bool(inner) and inside == len(inner)),
             math.log1p(distance),
             math.log1p(len(inner)),
-            float(any(a < start for a in anchors)),
+            float(bool(anchors) and anchors[0] < start),
             float(start == sentence[0]),
-            float(before == "("),
+            float(passage.text[max(start - base - 1, 0) : start - base] == "("),
             float(bool(left) and left[-1] in q_words),
             float(bool(right) and right[0] in q_words),
-            float(any(ch.isdigit() for ch in "".join(inner))),
-            _capitalised(passage.text[start - passage.start : end - passage.start]),
-            float(
-                passage.text[end - passage.start : sentence[1] - passage.start].strip(' .!?"\u201d')
-                == ""
-            ),
+            float(any(ch.isdigit() for w in inner for ch in w)),
+            _capitalised(text),
+            float(passage.text[end - base : sentence[1] - base].strip(' .!?"\u201d') == ""),
         )
         rows[i, cross + LABELS.index(label)] = 1.0
-        near_left = sum(w in q_words for w in left[-WINDOW:])
-        near_right = sum(w in q_words for w in right[:WINDOW])
-        text = passage.text[start - passage.start : end - passage.start]
+        near_left = int(before_q[first] - before_q[max(first - WINDOW, 0)])
+        stop = min(last + 1, len(is_q))
+        near_right = int(before_q[min(stop + WINDOW, len(is_q))] - before_q[stop])
+        h_first, h_last = bisect.bisect_left(hits, first), bisect.bisect_right(hits, last)
         rows[i, context:] = (
             near_left,
             near_right,
             near_left + near_right,
             len(inner),
             (start - sentence[0]) / max(sentence[1] - sentence[0], 1),
-            sum(a <= start and b >= end for a, b in pairs) - 1,
-            sum(start <= a and end >= b for a, b in pairs) - 1,
+            around[i] - 1,
+            inside_it[i] - 1,
             len(spans),
             _GLUE.get(left[-1], 0) if left else -1,
             _GLUE.get(right[0], 0) if right else -1,
@@ -322,22 +334,18 @@ def features(
                 focus is not None and (focus in right[:2] or focus in left[-2:] or focus in inner)
             ),
             LABELS.index(label),
-            ASK_NAMES.index(asked.ask),
+            ask_index,
             len(q_words),
             sum(q_idf[w] for w in set(left) & q_words) / total,
             sum(q_idf[w] for w in set(right) & q_words) / total,
             sentence_idf,
             sum(words.idf[first + k] for k in _unique(inner)) / max(len(inner), 1),
             sum(q_idf[w] for w in set(inner) & q_words) / total,
-            min((first - h for h in hits if h < first), default=FAR),
-            min((h - last for h in hits if h > last), default=FAR),
-            sum(first - 6 <= h < first for h in hits),
-            sum(last < h <= last + 6 for h in hits),
-            float(
-                passage.text[max(start - passage.start - 2, 0) : start - passage.start]
-                .strip()
-                .endswith(",")
-            ),
+            first - hits[h_first - 1] if h_first > 0 else FAR,
+            hits[h_last] - last if h_last < len(hits) else FAR,
+            h_first - bisect.bisect_left(hits, first - 6),
+            bisect.bisect_right(hits, last + 6) - h_last,
+            float(passage.text[max(start - base - 2, 0) : start - base].strip().endswith(",")),
             len(hits) / max(len(asked.stems), 1),
         )
     return rows

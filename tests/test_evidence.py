@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.answer import answer_types
-from app.evaluate import corpus_key
+from app.evaluate import cached_index_dir
 from app.evidence import (
     PASSAGE_FEATURES,
     SENTENCE_FEATURES,
@@ -134,7 +134,7 @@ def test_batched_features_equal_the_per_passage_formulas_on_seed_questions(seeds
 
 def test_batched_features_equal_the_per_passage_formulas_on_squad(embedder):
     # Read only: the eval cache is shared, and load_index would rebuild a stale one.
-    index_dir = ROOT / ".cache" / "eval" / corpus_key(SQUAD / "corpus")
+    index_dir = cached_index_dir(SQUAD / "corpus", ROOT / ".cache" / "eval", embedder.name)
     if not index_dir.is_dir() or read_manifest(index_dir).model != embedder.name:
         pytest.skip("no SQuAD eval index for this model in .cache/eval (python -m app eval)")
     lines = (SQUAD / "dev.jsonl").read_text().splitlines()[:60]

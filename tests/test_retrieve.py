@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -59,3 +60,19 @@ def test_search_keeps_each_passages_best_chunk_in_score_order(seeds_index, embed
 def test_a_question_with_no_known_word_finds_nothing_by_bm25(seeds_index, embedder):
     retriever = Retriever(load(seeds_index))
     assert retriever.search("zqxwvy", embedder.encode(["zqxwvy"])[0], k=5, method="bm25") == []
+
+
+def test_dense_search_in_a_worker_thread_uses_one_openmp_thread(seeds_index, embedder):
+    """/ask runs in threads FastAPI starts; OpenMP's thread count is per calling thread, so a
+    setting made once at startup would not reach them (6 ms of spinning CPU a request)."""
+    import faiss
+
+    retriever = Retriever(load(seeds_index))
+    query = embedder.encode(["Which country pays Kosovo?"])[0]
+
+    def search_then_count() -> int:
+        retriever.search("Which country pays Kosovo?", query, k=3)
+        return int(faiss.omp_get_max_threads())
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(search_then_count).result() == 1

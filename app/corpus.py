@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.errors import BadDocument
 
-CHUNKING_VERSION = "1"
+CHUNKING_VERSION = "2"  # 2: a line of spaces and zero-width characters is blank
 SUFFIXES = (".txt", ".md")
 
 # Python's str.strip() misses these, but a person sees nothing there.
@@ -77,7 +77,8 @@ def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _is_blank(line: str) -> bool:
-    return not line.strip().strip(_INVISIBLE).strip()
+    # Every character, not just the edges: "\u200b \u200b" is as blank as an empty line.
+    return all(ch.isspace() or ch in _INVISIBLE for ch in line)
 
 
 def split_blocks(text: str) -> list[tuple[int, int]]:

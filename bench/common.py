@@ -27,9 +27,9 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 
 def ensure_index(corpus: Path, index_dir: Path, env: dict[str, str] | None = None) -> float:
-    """Build the index with the CLI if missing; seconds it took (0 when it was there)."""
-    if (index_dir / "current" / "manifest.json").is_file():
-        return 0.0
+    """Build or update the index with the CLI (incremental: an up-to-date index costs a hash
+    check; one built by older chunking or another model is rebuilt, not refused later by the
+    server); seconds it took."""
     import time
 
     began = time.perf_counter()

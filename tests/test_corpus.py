@@ -115,3 +115,10 @@ def test_only_txt_and_md_files_are_articles(tmp_path):
     for name in ("a.txt", "b.md", "c.pdf", "d.json"):
         (tmp_path / name).write_text("x")
     assert [p.name for p in corpus_files(tmp_path)] == ["a.txt", "b.md"]
+
+
+def test_a_line_of_spaces_and_zero_width_characters_is_blank():
+    # Found by hypothesis: such a line used to open a block that trimmed down to nothing.
+    assert split_blocks("\u200b \u200b \u200b") == []
+    text = "Ferry runs.\n\u200b \u2060 \u200b\nCrew waits."
+    assert [text[s:e] for s, e in split_blocks(text)] == ["Ferry runs.", "Crew waits."]

@@ -185,10 +185,6 @@ class Lexicon:
         weights = {t: self.idf.get(t, self.unseen_idf) for t in q_terms}
         return Question(query, q_terms, weights, types, asks(text), bigrams(text))
 
-    def unknown_share(self, question: Question) -> float:
-        unknown = frozenset(t for t in question.terms if t not in self.idf)
-        return question.share(unknown)
-
     def weighed(self, question: Question) -> _Weighed:
         """The question's terms as sorted ids with their weights, for TermSets.matched."""
         known = sorted((self.vocab[t], w) for t, w in question.weights.items() if t in self.vocab)

@@ -35,9 +35,10 @@ class LinearModel:
 
 
 class TreeModel:
-    """Gradient-boosted trees: which span answers depends on how the question asks crossed with
-    where the span sits and what it is, more than a linear model can weigh (dev, held-out
-    articles: F1 +0.08 over the logistic span model)."""
+    """Gradient-boosted trees (the sentence, passage and span models): which span answers
+    depends on how the question asks crossed with where the span sits and what it is, more
+    than a linear model can weigh (dev, held-out articles: F1 +0.08 over the logistic span
+    model; see the README's Quality section for the others)."""
 
     def __init__(self, text: str) -> None:
         self.booster = lightgbm.Booster(model_str=text)

@@ -1,5 +1,6 @@
-"""The short answer inside a sentence: entities and noun phrases found at index time, weighed
-by a small linear model (what the question asks for x what the span is, where it sits)."""
+"""The short answer inside a sentence: entities and noun phrases found at index time and clause
+pieces cut at query time, weighed by gradient-boosted trees (what the question asks for x what
+the span is, where it sits among the question's words)."""
 
 from __future__ import annotations
 
@@ -250,10 +251,9 @@ class _Words:
         s_start, s_end = sentence
         found = list(_WORD.finditer(passage.text[s_start - passage.start : s_end - passage.start]))
         lower = [m.group().lower() for m in found]
-        offset = s_start
         return cls(
-            [offset + m.start() for m in found],
-            [offset + m.end() for m in found],
+            [s_start + m.start() for m in found],
+            [s_start + m.end() for m in found],
             lower,
             _stemmer.stemWords(lower),
             [asked.idf(w) for w in lower],

@@ -17,7 +17,7 @@ from app.store import Passage
 TEXT = "Denmark paid Kosovo about €200 million in 2022. It was a deal."
 
 
-def _passage() -> Passage:
+def _passage(money: tuple[int, int] = (120, 137), date: tuple[int, int] = (141, 145)) -> Passage:
     return Passage(
         file="a.txt",
         paragraph=1,
@@ -27,7 +27,7 @@ def _passage() -> Passage:
         end=100 + len(TEXT),
         text=TEXT,
         sentences=((100, 147), (148, 162)),
-        entities=((100, 107, "GPE"), (113, 119, "GPE"), (120, 137, "MONEY"), (141, 145, "DATE")),
+        entities=((100, 107, "GPE"), (113, 119, "GPE"), (*money, "MONEY"), (*date, "DATE")),
         phrases=((100, 107), (156, 161)),
     )
 
@@ -102,18 +102,7 @@ def test_features_count_nested_spans_and_the_asked_for_noun():
 
 def _exact_passage() -> Passage:
     """As _passage, with entity offsets that match the words exactly."""
-    return Passage(
-        file="a.txt",
-        paragraph=1,
-        title="A",
-        section="",
-        start=100,
-        end=100 + len(TEXT),
-        text=TEXT,
-        sentences=((100, 147), (148, 162)),
-        entities=((100, 107, "GPE"), (113, 119, "GPE"), (120, 138, "MONEY"), (142, 146, "DATE")),
-        phrases=((100, 107), (156, 161)),
-    )
+    return _passage(money=(120, 138), date=(142, 146))
 
 
 def test_clauses_give_the_words_after_the_question_words():

@@ -1,5 +1,4 @@
-"""Train the reader's models on SQuAD dev.jsonl only; write app/reader_weights.json and
-app/span_model.txt.
+"""Train the reader's models on SQuAD dev.jsonl only; write app/reader_weights.json.
 
     .venv/bin/python -m train.train_reader [--eval-dir ../shared/eval]
     .venv/bin/python -m train.train_reader --holdout   # train on half the dev articles,

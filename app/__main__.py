@@ -13,6 +13,7 @@ from app.errors import NewsroomError
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from app import store
     from app.embed import embedder_name, load_embedder
     from app.ingest import build_index
 
@@ -20,15 +21,16 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if not corpus.is_dir():
         print(f"error: {corpus} is not a folder", file=sys.stderr)
         return 2
-    report = build_index(
-        corpus,
-        Path(args.index_dir),
-        model=embedder_name(settings),
-        load_embedder=lambda: load_embedder(settings),
-        rebuild=args.rebuild,
-        progress=True,
-        index_type=settings.index_type,
-    )
+    with store.writing(Path(args.index_dir)):  # a running server may be publishing
+        report = build_index(
+            corpus,
+            Path(args.index_dir),
+            model=embedder_name(settings),
+            load_embedder=lambda: load_embedder(settings),
+            rebuild=args.rebuild,
+            progress=True,
+            index_type=settings.index_type,
+        )
     state = "updated" if report.saved else "already up to date"
     print(
         f"Index {args.index_dir} {state}: {report.files} files, {report.paragraphs} paragraphs, "
@@ -63,17 +65,12 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from app import serve
 
-    from app.main import create_app
-
-    settings = settings.model_copy(update={"index_dir": Path(args.index_dir)})
-    # log_config=None: uvicorn keeps the JSON logging create_app set up (app.telemetry),
-    # and RequestLog writes the access lines, with request ids.
-    uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
-    )
-    return 0
+    update = {"index_dir": Path(args.index_dir)}
+    if args.workers is not None:
+        update["workers"] = args.workers
+    return serve.run(settings.model_copy(update=update), args.host, args.port)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,6 +95,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--index-dir", default=settings_index)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, metavar="N", help="server processes (default: one per core)"
+    )
     serve.set_defaults(run=_serve)
 
     from app.evaluate import add_eval_parser

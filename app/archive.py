@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app import store
@@ -18,35 +20,52 @@ logger = logging.getLogger(__name__)
 
 class Archive:
     """What requests read; `reader` is replaced in one assignment, so a request sees the old
-    index or the new one, never half of each."""
+    index or the new one, never half of each.
+
+    Several processes may serve (and write) one index folder. Each request compares the
+    version `current` points at with the one loaded (a readlink) and loads the new one first,
+    so an answer never comes from an index older than the last write that finished anywhere.
+    """
 
     def __init__(self, index_dir: Path, embedder: Embedder) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         self._reader: Reader | None = None
+        self._version: str | None = None
+        self._loading = threading.Lock()
         self.problem = f"No index loaded from {index_dir}"
-        # Writers take turns (app.publish); readers never wait for it.
-        self.write_lock = threading.Lock()
 
     def load(self) -> None:
         """Load the current index; a missing one leaves the archive not ready (503)."""
+        version = store.current_version(self.index_dir)
         try:
-            manifest = store.read_manifest(self.index_dir)
+            manifest = store.read_manifest(self.index_dir, version or store.CURRENT)
         except IndexNotReady as exc:
             self.problem = str(exc)
+            self._version = version  # keep serving what was loaded, if anything; don't retry
             logger.warning("%s", exc)
             return
         store.check_compatible(
             manifest, model=self.embedder.name, dim=self.embedder.dim, index_dir=self.index_dir
         )
-        self.use(store.load(self.index_dir))
+        assert version is not None  # a manifest was found through the link
+        self.use(store.load(self.index_dir, version), version)
 
-    def use(self, index: Index) -> None:
+    def use(self, index: Index, version: str) -> None:
         """Serve from `index` from now on: everything is built first, then one assignment."""
         self._reader = Reader(index, self.embedder, Retriever(index))
+        self._version = version
+
+    @contextmanager
+    def writing(self) -> Iterator[Reader]:
+        """The write lock (across processes), and the reader of the latest version to write on."""
+        with store.writing(self.index_dir):
+            yield self.reader
 
     @property
     def reader(self) -> Reader:
+        if store.current_version(self.index_dir) != self._version:
+            self._catch_up()
         if self._reader is None:
             raise IndexNotReady(self.problem)
         return self._reader
@@ -54,3 +73,10 @@ class Archive:
     @property
     def ready(self) -> bool:
         return self._reader is not None
+
+    def _catch_up(self) -> None:
+        """Another process wrote a new version: load it (once, whoever asks first)."""
+        with self._loading:
+            if store.current_version(self.index_dir) != self._version:
+                logger.info("the index changed on disk; loading it")
+                self.load()

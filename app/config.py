@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     # onnx-int8 (same R@5 on SQuAD test, ~2x the throughput) needs an index built with it.
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     model_cache_dir: Path = Field(default_factory=lambda: _PROJECT / ".cache" / "models")
-    threads: int = 0  # intra-op threads for the model; 0 = one per core
+    threads: int = 0  # intra-op threads for the model; 0 = one per core (shared by workers)
+    # Server processes on one port (app/serve.py); 0 = one per core. Each holds its own model
+    # and copy of the index, so memory grows with them; Python runs one thread at a time, so
+    # one process cannot use a second core for the reader's work.
+    workers: int = Field(default=0, ge=0)
     # Concurrent questions are embedded together, at most batch_max per model call. Questions
     # that arrive while the model runs form the next batch by themselves, so by default a
     # lone question waits for no company (batch_wait_ms > 0 would make it).

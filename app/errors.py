@@ -11,7 +11,8 @@ NewsroomError
 ├── WritesDisabled     403  a write while no API_TOKEN is configured
 ├── DocumentExists     409  that name, or that very text under another name, is in already
 ├── TooLarge           413  an article over the upload limit
-└── NotText            415  an upload that is not UTF-8 text
+├── NotText            415  an upload that is not UTF-8 text
+└── PortInUse               `serve` cannot listen where it was told to
 """
 
 
@@ -64,3 +65,7 @@ class TooLarge(NewsroomError):
 
 class NotText(NewsroomError):
     status_code = 415
+
+
+class PortInUse(NewsroomError):
+    pass

@@ -104,8 +104,8 @@ def duplicate_of(index: Index, article: Article) -> str | None:
 
 def publish(archive: Archive, article: Article, *, replace: bool) -> Outcome:
     """Add a new article (replace=False) or correct an existing one (replace=True)."""
-    with archive.write_lock:
-        index = archive.reader.index
+    with archive.writing() as reader:
+        index = reader.index
         _check_publishable(index, article, replace=replace)
         known = index.files.get(article.file)
         if known is not None and known.sha256 == article.sha256:
@@ -133,8 +133,8 @@ def _check_publishable(index: Index, article: Article, *, replace: bool) -> None
 
 def withdraw(archive: Archive, file: str) -> Outcome:
     """Take an article out of the corpus and the index."""
-    with archive.write_lock:
-        index = archive.reader.index
+    with archive.writing() as reader:
+        index = reader.index
         known = index.files.get(file)
         if known is None:
             raise DocumentNotFound(f"No article named {file!r} in the archive.")
@@ -145,8 +145,7 @@ def withdraw(archive: Archive, file: str) -> Outcome:
 
 
 def _commit(archive: Archive, index: Index) -> None:
-    store.save(index, archive.index_dir)
-    archive.use(index)
+    archive.use(index, store.save(index, archive.index_dir).name)
 
 
 def write_file(path: Path, text: str) -> None:
@@ -171,10 +170,17 @@ def remove_file(path: Path) -> None:
 def reconcile(index_dir: Path, embedder: Embedder) -> Report | None:
     """Make the index agree with its corpus folder again, if a crash left them apart.
 
-    Runs before serving. Cheap when they agree: the files are hashed, nothing is parsed.
+    Runs before serving, under the write lock: another worker may be writing right now, and
+    its half-written file is not a crash's leftover. Cheap when they agree: the files are
+    hashed, nothing is parsed.
     """
     if not store.exists(index_dir):
         return None
+    with store.writing(index_dir):
+        return _repair(index_dir, embedder)
+
+
+def _repair(index_dir: Path, embedder: Embedder) -> Report | None:
     manifest = store.read_manifest(index_dir)
     store.check_compatible(manifest, model=embedder.name, dim=embedder.dim, index_dir=index_dir)
     corpus = Path(manifest.corpus_dir)

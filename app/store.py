@@ -3,6 +3,7 @@
 Layout of an index directory::
 
     index/current -> v-<stamp>/      symlink swapped atomically after a complete write
+    index/.write.lock                flock'd by whoever writes (store.writing)
     index/v-<stamp>/manifest.json    model, dim, chunking version, corpus dir, file hashes
                     chunks.jsonl     one chunk per FAISS row
                     chunks.npy       chunk vectors (kept so re-indexing reuses them)
@@ -13,12 +14,15 @@ Layout of an index directory::
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from app.errors import IndexMismatch, IndexNotReady
 logger = logging.getLogger(__name__)
 
 CURRENT = "current"
+WRITE_LOCK = ".write.lock"
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,17 @@ def exists(index_dir: Path) -> bool:
     return (index_dir / CURRENT / "manifest.json").is_file()
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    path = index_dir / CURRENT / "manifest.json"
+def current_version(index_dir: Path) -> str | None:
+    """The name of the version `current` points at: a cheap way (one readlink) for a serving
+    process to notice that another process has published a new one."""
+    try:
+        return os.readlink(index_dir / CURRENT)
+    except OSError:
+        return None
+
+
+def read_manifest(index_dir: Path, version: str = CURRENT) -> Manifest:
+    path = index_dir / version / "manifest.json"
     if not path.is_file():
         raise IndexNotReady(
             f"No index in {index_dir}: build one with python -m app index CORPUS_DIR "
@@ -145,9 +159,10 @@ def read_manifest(index_dir: Path) -> Manifest:
     return Manifest(**json.loads(path.read_text(encoding="utf-8")))
 
 
-def load(index_dir: Path) -> Index:
-    manifest = read_manifest(index_dir)
-    folder = (index_dir / CURRENT).resolve()
+def load(index_dir: Path, version: str = CURRENT) -> Index:
+    """The index `version` names (by default whatever `current` points at now)."""
+    manifest = read_manifest(index_dir, version)
+    folder = (index_dir / version).resolve()
     chunks = [Chunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
     passages = [_passage(row) for row in _read_jsonl(folder / "passages.jsonl")]
     chunk_vectors = np.load(folder / "chunks.npy")
@@ -215,6 +230,16 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 # --- writing --------------------------------------------------------------------------------
+
+
+@contextmanager
+def writing(index_dir: Path) -> Iterator[None]:
+    """Hold the index's write lock: one writer at a time across threads and processes (server
+    workers, `python -m app index`), so no write is based on a version another has replaced."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / WRITE_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def save(index: Index, index_dir: Path) -> Path:

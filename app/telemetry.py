@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -26,6 +27,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -155,13 +157,24 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
-        self.registry.register(ArchiveCollector(archive))
+        self.index = ArchiveCollector(archive)
+        self.registry.register(self.index)
+
+    def exposition(self) -> CollectorRegistry:
+        """What /metrics shows: this process's counts, or with several server workers
+        (app/serve.py), every worker's counts summed from their files."""
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            return self.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        registry.register(self.index)
+        return registry
 
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format."""
-    registry = request.app.state.metrics.registry
+    registry = request.app.state.metrics.exposition()
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -111,14 +111,18 @@ def kill_leftovers() -> None:
             server.stop(signal.SIGKILL)
 
 
-def start_server(index_dir: Path, *, timeout: float = 180, **env: str) -> Server:
-    """uvicorn with the app factory, as in production; returns once /healthz says ok."""
+def start_server(index_dir: Path, *, timeout: float = 180, workers: int = 0, **env: str) -> Server:
+    """uvicorn with the app factory; with `workers`, `python -m app serve --workers N` (one
+    port, N processes). Returns once /healthz says ok."""
     port = free_port()
     log = index_dir.parent / f"server-{port}.log"
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "60",
     ]  # fmt: skip
+    if workers:
+        command = [sys.executable, "-m", "app", "serve", "--index-dir", str(index_dir)]
+        command += ["--port", str(port), "--workers", str(workers)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
             command, cwd=ROOT, env=child_env(index_dir, **env), stdout=out, stderr=out

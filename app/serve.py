@@ -1,0 +1,152 @@
+"""Serving on one port from one process or several (`workers`).
+
+Python runs one thread's Python code at a time, and most of a question's CPU is Python (the
+reader), so one process answers about 100 questions a second however many cores it has. With
+several workers, each is a whole server (its own model and copy of the index) listening on
+the same port with SO_REUSEPORT, and the kernel spreads new connections across them. uvicorn's
+own --workers shares one socket instead, and whichever worker wakes first accepts every
+waiting connection: in the benchmark, all 16 keep-alive connections often went to one worker.
+
+Writes stay consistent across workers through the index folder (store.writing, Archive.reader).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+import uvicorn
+
+from app.config import Settings
+from app.errors import PortInUse
+
+logger = logging.getLogger(__name__)
+
+STARTUP_FAILED = 3  # a worker's exit status when its app could not start: don't retry it
+RESTART_PAUSE = 1.0  # seconds before a crashed worker is replaced, so a crash can't spin
+
+
+def worker_count(settings: Settings) -> int:
+    return settings.workers or os.cpu_count() or 1
+
+
+def run(settings: Settings, host: str, port: int) -> int:
+    workers = worker_count(settings)
+    if workers == 1:
+        from app.main import create_app
+
+        # log_config=None: uvicorn keeps the JSON logging create_app set up (app.telemetry),
+        # and RequestLog writes the access lines, with request ids.
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+        return 0
+    return Supervisor(per_worker(settings, workers), host, port, workers).run()
+
+
+def per_worker(settings: Settings, workers: int) -> Settings:
+    """Each worker's settings: its share of the cores for the model, and of the rate limit (a
+    client's connections land on any worker)."""
+    cores = os.cpu_count() or 1
+    return settings.model_copy(
+        update={
+            "threads": settings.threads or max(1, cores // workers),
+            "rate_limit_per_minute": math.ceil(settings.rate_limit_per_minute / workers),
+            "rate_limit_burst": math.ceil(settings.rate_limit_burst / workers),
+        }
+    )
+
+
+def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    return sock
+
+
+def _worker(settings: Settings, host: str, port: int) -> None:
+    """One worker process: a whole server on its own SO_REUSEPORT socket."""
+    from app.main import create_app
+
+    sock = listening_socket(host, port, reuse_port=True)
+    config = uvicorn.Config(create_app(settings), log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(STARTUP_FAILED)
+
+
+class Supervisor:
+    """Starts the workers, replaces one that crashes, and stops them all on SIGTERM/SIGINT."""
+
+    def __init__(self, settings: Settings, host: str, port: int, workers: int) -> None:
+        self.settings, self.host, self.port, self.workers = settings, host, port, workers
+        self.context = multiprocessing.get_context("spawn")  # no state shared by accident
+        self.stopping = False
+
+    def run(self) -> int:
+        # Fails if anything listens there already; a worker's SO_REUSEPORT bind would not, and
+        # a stale server would quietly share the port with this one.
+        listening_socket(self.host, self.port, reuse_port=False).close()
+        with tempfile.TemporaryDirectory(prefix="newsroom-metrics-") as metrics:
+            # Each worker counts into files here; /metrics, on any worker, sums them all.
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, self._stop)
+            logger.info("starting %d workers on %s:%d", self.workers, self.host, self.port)
+            return self._watch([self._start() for _ in range(self.workers)])
+
+    def _start(self) -> BaseProcess:
+        process = self.context.Process(
+            target=_worker, args=(self.settings, self.host, self.port), name="newsroom-worker"
+        )
+        process.start()
+        return process
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def _watch(self, processes: list[BaseProcess]) -> int:
+        status = 0
+        while not self.stopping:
+            wait([p.sentinel for p in processes], timeout=0.5)
+            for i, process in enumerate(processes):
+                if process.exitcode is None or self.stopping:
+                    continue
+                if process.exitcode == STARTUP_FAILED:
+                    logger.error("a worker could not start (see above); stopping")
+                    self.stopping, status = True, 1
+                    break
+                logger.error("worker %d exited with %s; starting another", process.pid,
+                             process.exitcode)  # fmt: skip
+                time.sleep(RESTART_PAUSE)
+                processes[i] = self._start()
+        self._shut(processes)
+        return status
+
+    def _shut(self, processes: list[BaseProcess]) -> None:
+        """SIGTERM (uvicorn finishes the requests in flight), then wait; SIGKILL stragglers."""
+        for process in processes:
+            if process.exitcode is None and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.join(timeout=60)
+            if process.exitcode is None:
+                process.kill()
+                process.join()

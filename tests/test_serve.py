@@ -1,0 +1,144 @@
+"""Several server processes on one port (app/serve.py): one archive, one set of metrics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import publish, store
+from app.archive import Archive
+from app.embed import Embedder
+from tests.servers import (
+    AUTH,
+    ROOT,
+    article,
+    child_env,
+    free_port,
+    kill_leftovers,
+    make_archive,
+    start_server,
+)
+
+FACT = article("Lake Orrin", "The Lake Orrin ferry carried 4,180 passengers in its first week.")
+QUESTION = "How many passengers did the Lake Orrin ferry carry in its first week?"
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, embedder: Embedder) -> Iterator[Path]:
+    yield make_archive(tmp_path, embedder)
+    kill_leftovers()
+
+
+def workers_of(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+
+
+def top_file(url: str, question: str) -> str:
+    """Asked on a new connection each time, so the kernel may hand it to any worker."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        response = client.get("/ask", params={"q": question})
+    assert response.status_code == 200, response.text
+    return str(response.json()["answers"][0]["citation"]["file"])
+
+
+def test_every_worker_answers_from_the_latest_write(index_dir: Path) -> None:
+    server = start_server(index_dir, workers=2)
+    assert len(workers_of(server.process.pid)) == 2
+    with server.client() as client:
+        body = {"file": "orrin.txt", "text": FACT}
+        assert client.post("/documents", json=body, headers=AUTH).status_code == 201
+    # 24 new connections: all on the worker that wrote has odds of 2**-24.
+    assert {top_file(server.url, QUESTION) for _ in range(24)} == {"orrin.txt"}
+    with server.client() as client:
+        assert client.delete("/documents/orrin.txt", headers=AUTH).status_code == 200
+    assert "orrin.txt" not in {top_file(server.url, QUESTION) for _ in range(24)}
+
+    # Counts are summed over the workers, whichever one answers /metrics.
+    with server.client() as client:
+        text = client.get("/metrics").text
+    asked = next(ln for ln in text.splitlines() if 'route="/ask",status="200"' in ln)
+    assert float(asked.rsplit(" ", 1)[1]) == 48
+    assert server.stop_cleanly()
+
+
+def test_a_crashed_worker_is_replaced(index_dir: Path) -> None:
+    server = start_server(index_dir, workers=2)
+    first, second = workers_of(server.process.pid)
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        now = workers_of(server.process.pid)
+        if len(now) == 2 and first not in now:
+            break
+        time.sleep(0.2)
+    assert second in now and len(now) == 2
+    # The newcomer starts serving too: the port keeps answering throughout.
+    assert top_file(server.url, "Who pays Kosovo?")
+    assert server.stop_cleanly()
+
+
+def test_a_busy_port_or_a_worker_that_cannot_start_is_a_clear_error(index_dir: Path) -> None:
+    command = [sys.executable, "-m", "app", "serve", "--index-dir", str(index_dir)]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [*command, "--port", str(port), "--workers", "2"],
+            cwd=ROOT, env=child_env(index_dir), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert busy.returncode == 1 and "cannot listen on 127.0.0.1" in busy.stderr
+
+    # An index from older chunking: every worker refuses it, and the whole server exits.
+    manifest = index_dir / "current" / "manifest.json"
+    manifest.write_text(
+        manifest.read_text().replace('"chunking_version": "', '"chunking_version": "0')
+    )
+    refused = subprocess.run(
+        [*command, "--port", str(free_port()), "--workers", "2"],
+        cwd=ROOT, env=child_env(index_dir), capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "Rebuild it" in refused.stderr + refused.stdout
+
+
+def test_an_archive_catches_up_with_a_write_made_by_another_process(
+    index_dir: Path, embedder: Embedder
+) -> None:
+    mine, theirs = Archive(index_dir, embedder), Archive(index_dir, embedder)
+    mine.load()
+    theirs.load()
+    publish.publish(theirs, publish.article_from("orrin.txt", FACT), replace=False)
+    assert "orrin.txt" in mine.reader.index.files
+    answer = mine.reader.ask(QUESTION, top_k=1).answers[0]
+    assert answer.citation.file == "orrin.txt" and "4,180" in answer.answer
+
+
+def test_writers_take_turns_across_open_files(index_dir: Path) -> None:
+    """flock: a second holder (another process, or another open of the file) waits."""
+    held, order = threading.Event(), []
+
+    def first() -> None:
+        with store.writing(index_dir):
+            held.set()
+            time.sleep(0.3)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait()
+    with store.writing(index_dir):
+        order.append("second in")
+    thread.join()
+    assert order == ["first done", "second in"]

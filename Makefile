@@ -13,7 +13,7 @@ CORPUS_DIR ?= seeds
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev run index test lint clean bench soak
+.PHONY: install install-dev run index test lint clean bench soak train
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ clean:
 bench: install-dev
 	@command -v wrk >/dev/null || echo "wrk not found (apt-get install -y wrk): using bench/loadgen.py instead"
 	$(BIN)/python -m bench.run $(ARGS)
+
+# Retrain the reader's models on SQuAD dev.jsonl (README, "Quality"); ARGS=--holdout measures.
+train: install-dev
+	$(BIN)/pip install -q -e '.[train]'
+	$(BIN)/python -m train.train_reader $(ARGS)
 
 # 60 s at concurrency 32 against a server on loopback (README, "Soak", has the figures).
 soak: install-dev

@@ -13,7 +13,7 @@ from app.errors import NewsroomError
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from app import store
+    from app import archive, store
     from app.embed import embedder_name, load_embedder
     from app.ingest import build_index
 
@@ -31,6 +31,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             progress=True,
             index_type=settings.index_type,
         )
+    archive.prepare(Path(args.index_dir))  # so a server starts without building them
     state = "updated" if report.saved else "already up to date"
     print(
         f"Index {args.index_dir} {state}: {report.files} files, {report.paragraphs} paragraphs, "

@@ -105,13 +105,14 @@ class Reader:
         retriever: Retriever,
         tuning: Tuning | None = None,
         models: ReaderModels | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.retriever = retriever
         self.tuning = tuning or Tuning()
         self.models = models or load_models()
-        self.lexicon = Lexicon(index)
+        self.lexicon = lexicon or Lexicon(index)
 
     def ask(self, question: str, *, top_k: int = 3, method: Method = "hybrid") -> Result:
         reading = self.read(question, method=method)

@@ -76,18 +76,33 @@ def server(index_dir: Path, env: dict[str, str], timeout: float = 120) -> Iterat
         log.close()
 
 
+def processes(pid: int) -> list[int]:
+    """The server and its worker processes (`python -m app serve` runs one per core)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid, *(q for c in children for q in processes(int(c)))]
+
+
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    """Resident memory of the server and all its workers."""
+    total = 0
+    for p in processes(pid):
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return round(total / 1024, 1)
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU the server has used so far: its cost per request, unlike its
-    latency, hardly depends on what else the shared machine is doing."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU the server and its workers have used so far: its cost per request,
+    unlike its latency, hardly depends on what else the shared machine is doing."""
+    total = 0
+    for p in processes(pid):
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, questions: list[str], *, connections: int, seconds: float) -> dict:
@@ -137,4 +152,9 @@ def run(
             runs.append(wrk(live["url"], questions, connections=c, seconds=seconds))
             used_ms = 1000 * (cpu_seconds(live["pid"]) - cpu)
             runs[-1]["server_cpu_ms_per_request"] = round(used_ms / max(1, runs[-1]["requests"]), 2)
-        return {"startup_s": live["startup_s"], "server_rss_mb": rss_mb(live["pid"]), "runs": runs}
+        return {
+            "startup_s": live["startup_s"],
+            "server_processes": len(processes(live["pid"])),
+            "server_rss_mb": rss_mb(live["pid"]),
+            "runs": runs,
+        }

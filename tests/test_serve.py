@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import publish, store
+from app import archive, publish, store
 from app.archive import Archive
 from app.embed import Embedder
 from tests.servers import (
@@ -142,3 +142,24 @@ def test_writers_take_turns_across_open_files(index_dir: Path) -> None:
         order.append("second in")
     thread.join()
     assert order == ["first done", "second in"]
+
+
+def test_cached_lexical_parts_answer_exactly_as_freshly_built_ones(
+    index_dir: Path, embedder: Embedder
+) -> None:
+    version = store.current_version(index_dir)
+    assert version is not None
+    cache = archive.parts_path(index_dir, version)
+    assert not cache.exists()
+    fresh = Archive(index_dir, embedder)
+    fresh.load()  # builds the parts, and caches them beside the version
+    assert cache.exists()
+    cached = Archive(index_dir, embedder)
+    cached.load()
+    for question in (QUESTION, "Who pays Kosovo?", "What do critics call the deal?"):
+        assert cached.reader.ask(question, top_k=3) == fresh.reader.ask(question, top_k=3)
+
+    cache.write_bytes(b"damaged")  # rebuilt, never fatal
+    again = Archive(index_dir, embedder)
+    again.load()
+    assert again.reader.ask(QUESTION, top_k=3) == fresh.reader.ask(QUESTION, top_k=3)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # and copy of the index, so memory grows with them; Python runs one thread at a time, so
     # one process cannot use a second core for the reader's work.
     workers: int = Field(default=0, ge=0)
+    # Small state the workers share (which chat deliveries were handled, metrics); serve makes
+    # one per run. Unset, a process keeps its own.
+    runtime_dir: Path | None = None
     # Concurrent questions are embedded together, at most batch_max per model call. Questions
     # that arrive while the model runs form the next batch by themselves, so by default a
     # lone question waits for no company (batch_wait_ms > 0 would make it).

@@ -23,6 +23,7 @@ import tempfile
 import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -104,9 +105,12 @@ class Supervisor:
         # Fails if anything listens there already; a worker's SO_REUSEPORT bind would not, and
         # a stale server would quietly share the port with this one.
         listening_socket(self.host, self.port, reuse_port=False).close()
-        with tempfile.TemporaryDirectory(prefix="newsroom-metrics-") as metrics:
+        with tempfile.TemporaryDirectory(prefix="newsroom-run-") as runtime:
+            self.settings = self.settings.model_copy(update={"runtime_dir": Path(runtime)})
             # Each worker counts into files here; /metrics, on any worker, sums them all.
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+            metrics = Path(runtime, "metrics")
+            metrics.mkdir()
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, self._stop)
             logger.info("starting %d workers on %s:%d", self.workers, self.host, self.port)

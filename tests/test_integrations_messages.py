@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.answer import Answer, Citation, Result
-from app.integrations.deliveries import Recent
+from app.integrations.deliveries import Claims, Recent
 from app.integrations.messages import (
     MARKDOWN_LIMIT,
     NO_ANSWER,
@@ -180,3 +182,16 @@ def test_recent_is_bounded() -> None:
         recent.remember(str(n), lambda n=n: n)
     assert len(recent) == 3
     assert recent.remember("9", lambda: -1) == (9, False)
+
+
+def test_claims_are_shared_through_their_folder_and_expire(tmp_path: Path) -> None:
+    mine, theirs = Claims(tmp_path, ttl=60), Claims(tmp_path, ttl=60)  # two workers
+    assert mine.claim("Ev1") is True
+    assert theirs.claim("Ev1") is False and mine.claim("Ev1") is False
+    assert theirs.claim("Ev2") is True
+    old = time.time() - 120
+    for entry in tmp_path.iterdir():
+        os.utime(entry, (old, old))
+    later = Claims(tmp_path, ttl=60)  # sweeps on its first claim
+    assert later.claim("Ev1") is True
+    assert len(list(tmp_path.iterdir())) == 1

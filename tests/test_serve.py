@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import pytest
 from app import archive, publish, store
 from app.archive import Archive
 from app.embed import Embedder
+from tests.integrations_support import SLACK_SECRET, SLACK_TOKEN, fake_slack, slack_headers
 from tests.servers import (
     AUTH,
     ROOT,
@@ -163,3 +165,37 @@ def test_cached_lexical_parts_answer_exactly_as_freshly_built_ones(
     again = Archive(index_dir, embedder)
     again.load()
     assert again.reader.ask(QUESTION, top_k=3) == fresh.reader.ask(QUESTION, top_k=3)
+
+
+def test_a_slack_event_retried_to_any_worker_is_answered_once(index_dir: Path) -> None:
+    with fake_slack() as slack:
+        server = start_server(
+            index_dir,
+            workers=2,
+            SLACK_SIGNING_SECRET=SLACK_SECRET,
+            SLACK_BOT_TOKEN=SLACK_TOKEN,
+            SLACK_API_URL=f"{slack.url}/api/",
+        )
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "event_id": "EvRetried",
+                "event": {
+                    "type": "app_mention",
+                    "user": "U1",
+                    "channel": "C1",
+                    "ts": "1700000000.000100",
+                    "text": "<@UBOT> Who pays Kosovo?",
+                },
+            }  # fmt: skip
+        ).encode()
+        for attempt in range(12):  # each on a new connection: both workers get some
+            headers = {**slack_headers(body), "Content-Type": "application/json"}
+            if attempt:
+                headers["X-Slack-Retry-Num"] = str(attempt)
+            response = httpx.post(f"{server.url}/integrations/slack/events", content=body,
+                                  headers=headers)  # fmt: skip
+            assert response.status_code == 200
+        slack.wait(2, timeout=5)  # a second reply, if one were coming
+        assert len(slack.to("/api/chat.postMessage")) == 1
+        assert server.stop_cleanly()

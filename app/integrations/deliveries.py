@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Generic, TypeVar
+
+from app.config import Settings
 
 V = TypeVar("V")
 
@@ -43,3 +50,50 @@ class Recent(Generic[V]):
             self._items.popitem(last=False)
         while len(self._items) >= self.size:
             self._items.popitem(last=False)
+
+
+class Claims:
+    """Keys handled once across processes (the server's workers each get some of a platform's
+    deliveries): a key is claimed by creating its file, O_EXCL, in a folder they share.
+    Claims are forgotten `ttl` seconds after they were made."""
+
+    SWEEP_EVERY = 60.0  # seconds between clear-outs of expired claims
+
+    def __init__(self, folder: Path, *, ttl: float) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.ttl = ttl
+        self._swept = 0.0
+
+    def claim(self, key: str) -> bool:
+        """True for the first caller, in any process, to claim `key` within `ttl`."""
+        self._sweep()
+        path = self.folder / hashlib.sha256(key.encode()).hexdigest()
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            return False
+        return True
+
+    def _sweep(self) -> None:
+        now = time.time()
+        if now - self._swept < self.SWEEP_EVERY:
+            return
+        self._swept = now
+        for entry in os.scandir(self.folder):
+            try:
+                if now - entry.stat().st_mtime > self.ttl:
+                    os.unlink(entry.path)
+            except FileNotFoundError:  # another worker swept it first
+                pass
+
+
+@contextmanager
+def runtime_folder(settings: Settings, name: str) -> Iterator[Path]:
+    """A folder the server's workers share (serve sets runtime_dir), or one of this process's
+    own, removed when it stops."""
+    if settings.runtime_dir is not None:
+        yield settings.runtime_dir / name
+        return
+    with tempfile.TemporaryDirectory(prefix=f"newsroom-{name}-") as own:
+        yield Path(own)

@@ -23,7 +23,7 @@ from app.archive import Archive
 from app.config import Settings
 from app.errors import IndexNotReady
 from app.integrations import chat
-from app.integrations.deliveries import Recent
+from app.integrations.deliveries import Claims, runtime_folder
 from app.integrations.messages import UNAVAILABLE, slack_message, slack_text, slack_unescape, usage
 
 logger = logging.getLogger(__name__)
@@ -38,9 +38,12 @@ def _configured(settings: SettingsDep) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Slack retries an event it thinks we missed; its event_id must reply once only.
-    app.state.slack_events = Recent[bool](ttl=3600, size=10_000)
-    yield
+    # Slack retries an event it thinks we missed; its event_id must reply once only, whichever
+    # worker process the retry reaches (they share the runtime folder).
+    settings: Settings = app.state.settings
+    with runtime_folder(settings, "slack-events") as folder:
+        app.state.slack_events = Claims(folder, ttl=3600)
+        yield
 
 
 router = APIRouter(prefix="/slack", dependencies=[Depends(_configured)], lifespan=_lifespan)
@@ -154,8 +157,8 @@ def _should_reply(request: Request, payload: dict[str, Any], event: dict[str, An
     event_id = chat.field(payload, "event_id")
     if not event_id:
         return True
-    seen: Recent[bool] = request.app.state.slack_events
-    _, new = seen.remember(event_id, lambda: True)
+    seen: Claims = request.app.state.slack_events
+    new = seen.claim(event_id)
     if not new:
         logger.info(
             "Slack event %s delivered again (retry %s); already handled",

@@ -39,9 +39,9 @@ class Settings(BaseSettings):
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     model_cache_dir: Path = Field(default_factory=lambda: _PROJECT / ".cache" / "models")
     threads: int = 0  # intra-op threads for the model; 0 = one per core (shared by workers)
-    # Server processes on one port (app/serve.py); 0 = one per core. Each holds its own model
-    # and copy of the index, so memory grows with them; Python runs one thread at a time, so
-    # one process cannot use a second core for the reader's work.
+    # Server processes on one port (app/serve.py); 0 = one per core, at most 4. Each holds its
+    # own model and copy of the index, so memory grows with them; Python runs one thread at a
+    # time, so one process cannot use a second core for the reader's work.
     workers: int = Field(default=0, ge=0)
     # Small state the workers share (which chat deliveries were handled, metrics); serve makes
     # one per run. Unset, a process keeps its own.

@@ -37,8 +37,16 @@ STARTUP_FAILED = 3  # a worker's exit status when its app could not start: don't
 RESTART_PAUSE = 1.0  # seconds before a crashed worker is replaced, so a crash can't spin
 
 
+AUTO_WORKERS_MAX = 4  # each worker holds a copy of the index: more only by asking
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the host's count)."""
+    return len(os.sched_getaffinity(0))
+
+
 def worker_count(settings: Settings) -> int:
-    return settings.workers or os.cpu_count() or 1
+    return settings.workers or min(cores(), AUTO_WORKERS_MAX)
 
 
 def run(settings: Settings, host: str, port: int) -> int:
@@ -56,10 +64,9 @@ def run(settings: Settings, host: str, port: int) -> int:
 def per_worker(settings: Settings, workers: int) -> Settings:
     """Each worker's settings: its share of the cores for the model, and of the rate limit (a
     client's connections land on any worker)."""
-    cores = os.cpu_count() or 1
     return settings.model_copy(
         update={
-            "threads": settings.threads or max(1, cores // workers),
+            "threads": settings.threads or max(1, cores() // workers),
             "rate_limit_per_minute": math.ceil(settings.rate_limit_per_minute / workers),
             "rate_limit_burst": math.ceil(settings.rate_limit_burst / workers),
         }

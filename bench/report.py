@@ -114,7 +114,15 @@ def markdown(results: dict) -> str:
         lines += _table(["step", "p50 ms", "p95 ms", "p99 ms"], rows)
     runs = _get(results, "http", "result", "runs")
     if runs:
+        http = _get(results, "http", "result")
         lines += ["", "## /ask over HTTP (wrk)", ""]
+        if "server_processes" in http:
+            lines += [
+                f"`python -m app serve`: {http['server_processes']} processes (the supervisor, "
+                f"multiprocessing's resource tracker and the workers), "
+                f"{http['server_rss_mb']} MB resident in all; CPU summed over them.",
+                "",
+            ]
         rows = [
             [
                 r["concurrency"],

@@ -20,7 +20,7 @@ import Stemmer
 from app import corpus, evidence, language, retrieve, store, termsets
 from app.answer import Reader
 from app.embed import Embedder
-from app.errors import IndexNotReady
+from app.errors import IndexMismatch, IndexNotReady
 from app.evidence import Lexicon
 from app.retrieve import Retriever
 from app.store import Index
@@ -88,9 +88,18 @@ class Archive:
     def _catch_up(self) -> None:
         """Another process wrote a new version: load it (once, whoever asks first)."""
         with self._loading:
-            if store.current_version(self.index_dir) != self._version:
-                logger.info("the index changed on disk; loading it")
+            version = store.current_version(self.index_dir)
+            if version == self._version:
+                return
+            logger.info("the index changed on disk; loading %s", version)
+            try:
                 self.load()
+            except IndexMismatch as exc:
+                if self._reader is None:
+                    raise
+                # Built for another model, say: keep answering from the version loaded.
+                logger.error("not serving %s: %s", version, exc)
+                self._version = version
 
 
 # --- the lexical parts, cached beside each version ------------------------------------------

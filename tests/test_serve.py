@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 from app import archive, publish, store
 from app.archive import Archive
 from app.embed import Embedder
+from app.errors import IndexMismatch
 from tests.integrations_support import SLACK_SECRET, SLACK_TOKEN, fake_slack, slack_headers
 from tests.servers import (
     AUTH,
@@ -199,3 +201,18 @@ def test_a_slack_event_retried_to_any_worker_is_answered_once(index_dir: Path) -
         slack.wait(2, timeout=5)  # a second reply, if one were coming
         assert len(slack.to("/api/chat.postMessage")) == 1
         assert server.stop_cleanly()
+
+
+def test_a_version_built_for_another_model_is_not_served_over_the_loaded_one(
+    index_dir: Path, embedder: Embedder
+) -> None:
+    serving = Archive(index_dir, embedder)
+    serving.load()
+    before = serving.reader
+    other = store.load(index_dir)
+    other.manifest = replace(other.manifest, model="another-model")
+    store.save(other, index_dir)
+    assert serving.reader is before  # logged, not raised: the loaded version still answers
+    assert serving.reader.ask("Who pays Kosovo?", top_k=1).answers
+    with pytest.raises(IndexMismatch):  # a new process, with nothing loaded, refuses it
+        Archive(index_dir, embedder).load()

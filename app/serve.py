@@ -12,6 +12,7 @@ Writes stay consistent across workers through the index folder (store.writing, A
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import multiprocessing
@@ -34,6 +35,7 @@ from app.errors import PortInUse
 logger = logging.getLogger(__name__)
 
 STARTUP_FAILED = 3  # a worker's exit status when its app could not start: don't retry it
+PR_SET_PDEATHSIG = 1  # prctl option, from <sys/prctl.h>
 RESTART_PAUSE = 1.0  # seconds before a crashed worker is replaced, so a crash can't spin
 
 
@@ -88,16 +90,26 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
     return sock
 
 
-def _worker(settings: Settings, host: str, port: int) -> None:
+def _worker(settings: Settings, host: str, port: int, supervisor: int) -> None:
     """One worker process: a whole server on its own SO_REUSEPORT socket."""
     from app.main import create_app
 
+    _stop_with(supervisor)
     sock = listening_socket(host, port, reuse_port=True)
     config = uvicorn.Config(create_app(settings), log_config=None, access_log=False)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILED)
+
+
+def _stop_with(supervisor: int) -> None:
+    """SIGTERM this worker when the supervisor dies, even by SIGKILL, so no orphan keeps
+    serving the port (Linux's PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Supervisor:
@@ -125,7 +137,9 @@ class Supervisor:
 
     def _start(self) -> BaseProcess:
         process = self.context.Process(
-            target=_worker, args=(self.settings, self.host, self.port), name="newsroom-worker"
+            target=_worker,
+            args=(self.settings, self.host, self.port, os.getpid()),
+            name="newsroom-worker",
         )
         process.start()
         return process

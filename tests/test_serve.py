@@ -76,7 +76,7 @@ def test_every_worker_answers_from_the_latest_write(index_dir: Path) -> None:
     assert server.stop_cleanly()
 
 
-def test_a_crashed_worker_is_replaced(index_dir: Path) -> None:
+def test_a_crashed_worker_is_replaced_and_all_stop_with_the_supervisor(index_dir: Path) -> None:
     server = start_server(index_dir, workers=2)
     first, second = workers_of(server.process.pid)
     os.kill(first, signal.SIGKILL)
@@ -89,7 +89,13 @@ def test_a_crashed_worker_is_replaced(index_dir: Path) -> None:
     assert second in now and len(now) == 2
     # The newcomer starts serving too: the port keeps answering throughout.
     assert top_file(server.url, "Who pays Kosovo?")
-    assert server.stop_cleanly()
+
+    # The supervisor killed outright: its workers stop too, and free the port.
+    server.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{pid}").exists() for pid in now) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in now)
 
 
 def test_a_busy_port_or_a_worker_that_cannot_start_is_a_clear_error(index_dir: Path) -> None:

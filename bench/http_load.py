@@ -143,18 +143,32 @@ def wrk(url: str, questions: list[str], *, connections: int, seconds: float) -> 
 def run(
     index_dir: Path, questions: list[str], *, levels: list[int], seconds: float, env: dict
 ) -> dict:
-    """Startup time, then a warm-up and one wrk run per concurrency level."""
+    """Startup time, then a warm-up and one wrk run per concurrency level; then, for
+    comparison in the same run, one worker process alone at the highest level up to 16."""
     with server(index_dir, env) as live:
-        wrk(live["url"], questions, connections=4, seconds=min(3, seconds))  # warm-up
-        runs = []
-        for c in levels:
-            cpu = cpu_seconds(live["pid"])
-            runs.append(wrk(live["url"], questions, connections=c, seconds=seconds))
-            used_ms = 1000 * (cpu_seconds(live["pid"]) - cpu)
-            runs[-1]["server_cpu_ms_per_request"] = round(used_ms / max(1, runs[-1]["requests"]), 2)
-        return {
+        runs = _levels(live, questions, levels, seconds)
+        result = {
             "startup_s": live["startup_s"],
             "server_processes": len(processes(live["pid"])),
             "server_rss_mb": rss_mb(live["pid"]),
             "runs": runs,
         }
+    with server(index_dir, env | {"NEWSROOM_WORKERS": "1"}) as live:
+        level = max(c for c in levels if c <= 16)
+        result["one_worker"] = {
+            "startup_s": live["startup_s"],
+            "server_rss_mb": rss_mb(live["pid"]),
+            "runs": _levels(live, questions, [level], seconds),
+        }
+    return result
+
+
+def _levels(live: dict, questions: list[str], levels: list[int], seconds: float) -> list[dict]:
+    wrk(live["url"], questions, connections=4, seconds=min(3, seconds))  # warm-up
+    runs = []
+    for c in levels:
+        cpu = cpu_seconds(live["pid"])
+        runs.append(wrk(live["url"], questions, connections=c, seconds=seconds))
+        used_ms = 1000 * (cpu_seconds(live["pid"]) - cpu)
+        runs[-1]["server_cpu_ms_per_request"] = round(used_ms / max(1, runs[-1]["requests"]), 2)
+    return runs

@@ -123,6 +123,16 @@ def markdown(results: dict) -> str:
                 f"{http['server_rss_mb']} MB resident in all; CPU summed over them.",
                 "",
             ]
+        if "one_worker" in http:
+            alone = http["one_worker"]
+            runs = runs + [
+                dict(r, concurrency=f"{r['concurrency']}, one worker") for r in alone["runs"]
+            ]
+            lines += [
+                f"One worker alone (`NEWSROOM_WORKERS=1`, same run): healthy in "
+                f"{alone['startup_s']} s, {alone['server_rss_mb']} MB resident.",
+                "",
+            ]
         rows = [
             [
                 r["concurrency"],

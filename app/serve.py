@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -28,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from tqdm import tqdm
 
 from app.config import Settings
 from app.errors import PortInUse
@@ -95,6 +97,10 @@ def _worker(settings: Settings, host: str, port: int, supervisor: int) -> None:
     from app.main import create_app
 
     _stop_with(supervisor)
+    # bm25s wraps every question in a (disabled) tqdm bar, whose default lock is a
+    # multiprocessing semaphore; a worker ends by its re-raised SIGTERM, without cleanup, and
+    # the resource tracker would warn of a leak at every stop. A thread lock is all it needs.
+    tqdm.set_lock(threading.RLock())
     sock = listening_socket(host, port, reuse_port=True)
     config = uvicorn.Config(create_app(settings), log_config=None, access_log=False)
     server = uvicorn.Server(config)

@@ -101,10 +101,39 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    from app.evaluate import add_eval_parser
-
-    add_eval_parser(commands)
+    evaluation = commands.add_parser("eval", help="measure answer quality on a question set")
+    _eval_arguments(evaluation)
+    evaluation.set_defaults(run=_eval)
     return root
+
+
+def _eval_arguments(parser: argparse.ArgumentParser) -> None:
+    from app.metrics import CUTOFF
+
+    parser.add_argument("dataset_dir", type=Path, help="folder with corpus/ and questions.jsonl")
+    parser.add_argument("--questions", type=Path, help="questions file (default: questions.jsonl)")
+    parser.add_argument("--corpus", type=Path, help="corpus folder (default: DATASET_DIR/corpus)")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument("--baselines", action="store_true", help="also run BM25 and dense alone")
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--plot", type=Path, help="write a PNG of R@k, k=1..10")
+    parser.add_argument("--save-json", type=Path, help="also write the numbers as JSON here")
+    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/eval"))
+    parser.add_argument(
+        "--url", help="ask a running service's POST /ask at this base URL instead of in process"
+    )
+    parser.add_argument(
+        "--top-k", type=int, default=CUTOFF, help=f"answers asked per question (default {CUTOFF})"
+    )
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here, like every command's work: `serve` starts its workers without first
+    # importing the whole reader (and scikit-learn, through LightGBM) in the supervisor.
+    from app.evaluate import evaluate
+
+    return evaluate(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,34 +221,7 @@ def plot_recall(summaries: Sequence[Summary], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-# --- command line ---------------------------------------------------------------------------
-
-
-def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("eval", help="measure answer quality on a question set")
-    _add_arguments(parser)
-    # __main__ calls run(args, settings); the eval index lives in its own cache.
-    parser.set_defaults(run=lambda args, settings: evaluate(args))
-    return parser
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset_dir", type=Path, help="folder with corpus/ and questions.jsonl")
-    parser.add_argument("--questions", type=Path, help="questions file (default: questions.jsonl)")
-    parser.add_argument("--corpus", type=Path, help="corpus folder (default: DATASET_DIR/corpus)")
-    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    parser.add_argument("--baselines", action="store_true", help="also run BM25 and dense alone")
-    parser.add_argument("--limit", type=int, help="only the first N questions")
-    parser.add_argument("--plot", type=Path, help="write a PNG of R@k, k=1..10")
-    parser.add_argument("--save-json", type=Path, help="also write the numbers as JSON here")
-    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/eval"))
-    parser.add_argument(
-        "--url", help="ask a running service's POST /ask at this base URL instead of in process"
-    )
-    parser.add_argument(
-        "--top-k", type=int, default=CUTOFF, help=f"answers asked per question (default {CUTOFF})"
-    )
-    parser.add_argument("--no-progress", action="store_true")
+# --- the eval command (its arguments are in app/__main__.py) ----------------------------------
 
 
 def cached_index_dir(corpus_dir: Path, cache_dir: Path, model: str) -> Path:
@@ -321,14 +294,3 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.plot:
         plot_recall(summaries, args.plot, f"{questions_file.name} over {corpus_dir.name}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.evaluate", description=__doc__)
-    _add_arguments(parser)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return evaluate(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -60,7 +60,6 @@ bench: install-dev
 
 # Retrain the reader's models on SQuAD dev.jsonl (README, "Quality"); ARGS=--holdout measures.
 train: install-dev
-	$(BIN)/pip install -q -e '.[train]'
 	$(BIN)/python -m train.train_reader $(ARGS)
 
 # 60 s at concurrency 32 against a server on loopback (README, "Soak", has the figures).

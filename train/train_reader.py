@@ -27,6 +27,7 @@ from pathlib import Path
 
 import lightgbm
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from app import span
 from app.answer import Reader, Tuning, answer_types, plain_terms
@@ -98,9 +99,6 @@ def fit(
     mean, std = x.mean(axis=0), x.std(axis=0)
     scale = np.where(std > 1e-6, std, 1.0)
     weight = "balanced" if balanced else None
-    # Imported here: scikit-learn is the train extra (make train), not in the test install.
-    from sklearn.linear_model import LogisticRegression
-
     model = LogisticRegression(max_iter=2000, class_weight=weight).fit((x - mean) / scale, y)
     logger.info("fit %d features on %d rows (%d positive)", len(names), len(y), int(y.sum()))
     return LinearModel(

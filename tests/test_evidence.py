@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 
 import numpy as np
-import pytest
 
 from app.answer import answer_types
-from app.evaluate import cached_index_dir
 from app.evidence import (
     PASSAGE_FEATURES,
     SENTENCE_FEATURES,
@@ -21,9 +20,10 @@ from app.evidence import (
     sentence_features,
     terms,
 )
+from app.ingest import build_index
 from app.retrieve import Candidate, Retriever
-from app.store import Index, load, read_manifest
-from tests.conftest import ROOT, SHARED
+from app.store import Index, load
+from tests.conftest import SHARED
 
 SQUAD = SHARED / "eval" / "squad-v1.1-dev"
 SEED_QUESTIONS = SHARED / "eval" / "seeds" / "questions.jsonl"
@@ -132,14 +132,21 @@ def test_batched_features_equal_the_per_passage_formulas_on_seed_questions(seeds
     assert_same_features(load(seeds_index), embedder, questions)
 
 
-def test_batched_features_equal_the_per_passage_formulas_on_squad(embedder):
-    # Read only: the eval cache is shared, and load_index would rebuild a stale one.
-    index_dir = cached_index_dir(SQUAD / "corpus", ROOT / ".cache" / "eval", embedder.name)
-    if not index_dir.is_dir() or read_manifest(index_dir).model != embedder.name:
-        pytest.skip("no SQuAD eval index for this model in .cache/eval (python -m app eval)")
+def test_batched_features_equal_the_per_passage_formulas_on_squad(tmp_path, embedder):
+    # Three SQuAD articles: the first 60 dev questions are about the first of them, and the
+    # other two compete with it for the candidates.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (
+        "Computational_complexity_theory.txt",
+        "1973_oil_crisis.txt",
+        "Amazon_rainforest.txt",
+    ):
+        shutil.copy(SQUAD / "corpus" / name, corpus / name)
+    build_index(corpus, tmp_path / "index", model=embedder.name, load_embedder=lambda: embedder)
     lines = (SQUAD / "dev.jsonl").read_text().splitlines()[:60]
     questions = [json.loads(line)["question"] for line in lines]
-    assert_same_features(load(index_dir), embedder, questions)
+    assert_same_features(load(tmp_path / "index"), embedder, questions)
 
 
 def test_no_candidates_give_no_feature_rows(seeds_index, embedder):

@@ -30,6 +30,9 @@ def test_ask_returns_verbatim_answers_whose_offsets_slice_the_file(client, setti
         assert c["url"] == f"/documents/{c['file']}?hl={c['paragraph']}#p{c['paragraph']}"
     scores = [a["score"] for a in body["answers"]]
     assert scores == sorted(scores, reverse=True)
+    # Each score is P(answerable) x the passage's share among all candidates: the shown
+    # answers split one probability, with rounding to 4 places as the only slack.
+    assert sum(scores) <= 1 + 5e-4
 
 
 def test_disagreeing_sources_are_both_returned_with_their_own_citations(client):

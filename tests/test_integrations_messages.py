@@ -76,9 +76,9 @@ def test_sources_drop_repeated_and_much_weaker_answers() -> None:
         "q",
         False,
         [
-            answer("Kosovo", "Kosovo agreed."),
-            answer("Kosovo", "Kosovo  agreed again.", paragraph=4, score=0.89),
-            answer("Albania", "Albania too.", paragraph=5, score=0.5),
+            answer("Kosovo", "Kosovo agreed.", score=0.6),
+            answer("Kosovo", "Kosovo  agreed again.", paragraph=4, score=0.3),
+            answer("Albania", "Albania too.", paragraph=5, score=0.1),
         ],
     )
     assert [s.answer for s in sources(result, BASE)] == ["Kosovo"]

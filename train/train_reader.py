@@ -6,8 +6,8 @@
 
 1. sentence: which sentence of a paragraph holds a gold answer (the gold paragraph and the
    first retrieved ones that hold one);
-2. passage: which of the retrieved candidates is the gold paragraph (features use the
-   sentence model's pick in each candidate);
+2. passage: which of the retrieved candidates is the gold paragraph, ranked within each
+   question's candidates (features use the sentence model's pick in each candidate);
 3. answerable: does the archive answer at all. Positives: dev questions over the SQuAD corpus.
    Negatives: the same dev questions over the seeds corpus (news about Kosovo), which cannot
    answer them;
@@ -314,7 +314,11 @@ def train(
         g = gold_row(squad_index, r)
         xs.append(feats)
         ys.extend(float(i == g) for i in range(len(feats)))
-    passage = fit_trees(np.vstack(xs), np.asarray(ys), PASSAGE_FEATURES)
+    # Ranked within each question's candidates, like the sentences: only which passage comes
+    # first matters, not how sure a passage is on its own (dev, held-out articles, both halves
+    # and four seeds, against binary trees: R@1 +0.4 pt, sent@1 +0.6 pt).
+    sizes = [len(f) for f in xs if len(f)]
+    passage = fit_trees(np.vstack(xs), np.asarray(ys), PASSAGE_FEATURES, sizes)
 
     pos = [question_row(lexicon, sentence, passage, r) for r in data]
     neg = [question_row(seeds_lexicon, sentence, passage, r) for r in away]

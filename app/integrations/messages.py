@@ -19,9 +19,10 @@ SLACK_MAX_BLOCKS = 50
 # Three quoted sentences of this size stay well inside every platform's post limit.
 QUOTE_LIMIT = 900
 MARKDOWN_LIMIT = 4000  # Mattermost's classic post limit; Teams allows more
-# Scores are P(answerable) x P(this passage): two sources that both answer split the passage
-# share, so an answer scoring this fraction of the best is another source's answer, not noise.
-DISAGREE_SHARE = 0.7
+# Scores are P(answerable) x this passage's share of the passage model's softmax over all the
+# candidates: two sources that both answer split that share, so an answer holding a third of
+# the best one's is another source's answer, not noise.
+DISAGREE_SHARE = 1 / 3
 
 _SPACE = re.compile(r"\s+")
 # `_` inside a word (file_name, per_cent) is literal in CommonMark; only its edges need a backslash.

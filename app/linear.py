@@ -59,13 +59,17 @@ Model = LinearModel | TreeModel
 
 @dataclass(frozen=True)
 class ReaderModels:
-    """The models the reader applies: which passage, which sentence, any answer, which span."""
+    """The models the reader applies: which passage, which sentence, any answer, which span;
+    and how strongly the best span of each top passage, judged against the spans of the other
+    top passages (`cross_span`), moves that passage's rank."""
 
     passage: Model
     sentence: Model
     answerable: LinearModel
     answerable_threshold: float
     span: Model
+    cross_span: Model
+    cross_span_weight: float
 
 
 def sigmoid(x: float) -> float:
@@ -102,6 +106,8 @@ def load_models(path: Path = WEIGHTS_FILE) -> ReaderModels:
         answerable=_linear(data["answerable"]),
         answerable_threshold=float(data["answerable_threshold"]),
         span=_model(data["span"]),
+        cross_span=_model(data["cross_span"]),
+        cross_span_weight=float(data["cross_span_weight"]),
     )
 
 
@@ -112,6 +118,8 @@ def save_models(models: ReaderModels, path: Path, **provenance: object) -> None:
         "answerable": _to_json(models.answerable),
         "answerable_threshold": models.answerable_threshold,
         "span": _to_json(models.span),
+        "cross_span": _to_json(models.cross_span),
+        "cross_span_weight": models.cross_span_weight,
         "provenance": provenance,
     }
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

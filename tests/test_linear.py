@@ -38,14 +38,15 @@ def _trees() -> TreeModel:
 
 def test_models_round_trip_through_their_files(tmp_path):
     trees = _trees()
-    models = ReaderModels(_model(), trees, _model(), 0.4, trees)
+    models = ReaderModels(_model(), trees, _model(), 0.4, trees, trees, 0.5)
     save_models(models, tmp_path / "w.json", trained_on="hand")
     loaded = load_models(tmp_path / "w.json")
     assert (loaded.passage, loaded.answerable) == (_model(), _model())
-    assert loaded.answerable_threshold == 0.4
+    assert (loaded.answerable_threshold, loaded.cross_span_weight) == (0.4, 0.5)
     rows = np.array([[0.9, 0.1], [0.1, 0.9]])
     assert np.allclose(loaded.span.logits(rows), trees.logits(rows))
     assert np.allclose(loaded.sentence.logits(rows), trees.logits(rows))
+    assert np.allclose(loaded.cross_span.logits(rows), trees.logits(rows))
     assert loaded.span.logits(rows)[0] > loaded.span.logits(rows)[1]
 
 
@@ -58,3 +59,5 @@ def test_the_committed_weights_load():
     models = load_models()
     assert 0.0 < models.answerable_threshold < 1.0
     assert models.span.features[: len(SPAN_FEATURES)] == SPAN_FEATURES
+    assert models.cross_span.features == SPAN_FEATURES
+    assert models.cross_span_weight > 0.0

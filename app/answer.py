@@ -232,8 +232,9 @@ def _best(score: Callable[[np.ndarray], np.ndarray], tables: list[np.ndarray]) -
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """The passage model ranks a question's candidates against each other, so its scores
-    become one distribution over them (dev, held-out articles: the top passage's share matches
-    how often it is the gold one, 0.47 -> 0.50 at the lowest fifth, 0.83 -> 0.88 at the next)."""
+    become one distribution over them (dev, held-out articles, the cross-span step included:
+    the top passage's share tracks how often it is the gold one, 0.58 against 0.54 in the least
+    sure fifth, 0.91 against 0.89 in the next, 0.98-1.00 above)."""
     if not len(logits):
         return logits
     z = np.exp(logits - logits.max())

@@ -71,8 +71,8 @@ ANSWERED_SHARE = 0.03
 SENTENCE_PASSAGES = 3
 # The cross-span model learns from the spans of the first passages the passage model ranks,
 # positive only for a gold answer in the gold paragraph: its best span in each passage then
-# says how well that passage answers, against the others (Clark and Gardner's shared
-# normalisation, with trees). Its logit is added to the passage model's at this weight (dev,
+# says how well that passage answers, against the others (the idea of Clark and Gardner's
+# shared normalisation). Its logit is added to the passage model's at this weight (dev,
 # held-out articles, both halves: 0.4-0.6 do best; at 0.5 R@1 +0.5 pt, sent@1 +0.4 pt, EM
 # +0.5 pt, F1 +0.6 pt; the plain span model's best span instead, at its best weight, +0.15 pt).
 CROSS_SPAN_DEPTH = 5

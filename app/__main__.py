@@ -47,9 +47,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from app.api import AskRequest, ask_response
     from app.archive import Archive
     from app.embed import load_embedder
+    from app.linear import load_models
 
     question = AskRequest(question=args.question, top_k=args.top_k).question
-    archive = Archive(Path(args.index_dir), load_embedder(settings))
+    models = load_models(compiled_dir=settings.trees_dir)
+    archive = Archive(Path(args.index_dir), load_embedder(settings), models)
     archive.load()
     result = archive.reader.ask(question, top_k=args.top_k)
     if args.json:

@@ -22,6 +22,7 @@ from app.answer import Reader
 from app.embed import Embedder
 from app.errors import IndexMismatch, IndexNotReady
 from app.evidence import Lexicon
+from app.linear import ReaderModels, load_models
 from app.retrieve import Retriever
 from app.store import Index
 
@@ -37,9 +38,12 @@ class Archive:
     so an answer never comes from an index older than the last write that finished anywhere.
     """
 
-    def __init__(self, index_dir: Path, embedder: Embedder) -> None:
+    def __init__(
+        self, index_dir: Path, embedder: Embedder, models: ReaderModels | None = None
+    ) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
+        self.models = models or load_models()  # once: every index version shares them
         self._reader: Reader | None = None
         self._version: str | None = None
         self._loading = threading.Lock()
@@ -64,7 +68,7 @@ class Archive:
     def use(self, index: Index, version: str) -> None:
         """Serve from `index` from now on: everything is built first, then one assignment."""
         lexicon, retriever = lexical_parts(self.index_dir, version, index)
-        self._reader = Reader(index, self.embedder, retriever, lexicon=lexicon)
+        self._reader = Reader(index, self.embedder, retriever, models=self.models, lexicon=lexicon)
         self._version = version
 
     @contextmanager

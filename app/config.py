@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # onnx-int8 (same R@5 on SQuAD test, ~2x the throughput) needs an index built with it.
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     model_cache_dir: Path = Field(default_factory=lambda: _PROJECT / ".cache" / "models")
+    # The reader's trees as native code (app/compiled_trees.py); off, LightGBM predicts them.
+    compiled_trees: bool = True
     threads: int = 0  # intra-op threads for the model; 0 = one per core (shared by workers)
     # Server processes on one port (app/serve.py); 0 = one per core, at most 4. Each holds its
     # own model and copy of the index, so memory grows with them; Python runs one thread at a
@@ -95,6 +97,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @property
+    def trees_dir(self) -> Path | None:
+        """Where the reader's compiled trees are cached; None when they are not compiled."""
+        return self.model_cache_dir / "trees" if self.compiled_trees else None
 
 
 @lru_cache

@@ -24,6 +24,7 @@ from app import store
 from app.answer import Answer, Citation, Reader, Result
 from app.corpus import corpus_files
 from app.embed import Embedder
+from app.linear import load_models
 from app.metrics import (
     CUTOFF,
     Outcome,
@@ -267,9 +268,12 @@ class RememberingEmbedder:
 
 def load_reader(corpus_dir: Path, cache_dir: Path) -> Reader:
     """A reader exactly as the service builds one, over the cached index of the corpus."""
+    from app.config import get_settings
+
     embedder = RememberingEmbedder(load_embedder())
     index = load_index(corpus_dir, cache_dir, embedder)
-    return Reader(index, embedder, Retriever(index))
+    models = load_models(compiled_dir=get_settings().trees_dir)
+    return Reader(index, embedder, Retriever(index), models=models)
 
 
 def evaluate(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ from typing import Any
 import lightgbm
 import numpy as np
 
+from app import compiled_trees
+
 WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
 
 
@@ -40,14 +42,18 @@ class TreeModel:
     than a linear model can weigh (dev, held-out articles: F1 +0.08 over the logistic span
     model; see the README's Quality section for the others)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, compiled_dir: Path | None = None) -> None:
         self.booster = lightgbm.Booster(model_str=text)
         self.features = tuple(self.booster.feature_name())
+        # The same trees as native code (app/compiled_trees.py), where a cache dir is given.
+        self.compiled = compiled_trees.load(text, compiled_dir) if compiled_dir else None
 
     def logits(self, rows: np.ndarray) -> np.ndarray:
         if rows.shape[1] != len(self.features):
             raise ValueError(f"expected {len(self.features)} features, got {rows.shape[1]}")
         # One thread: a question's few dozen rows cost less than waking a pool.
+        if self.compiled is not None:
+            return self.compiled.predict(np.asarray(rows, dtype=np.float64), n_jobs=1)
         return np.asarray(self.booster.predict(rows, raw_score=True, num_threads=1))
 
     def to_text(self) -> str:
@@ -82,9 +88,9 @@ def _to_json(model: Model) -> dict[str, object]:
     return {"kind": "linear", **model.to_json()}
 
 
-def _model(data: dict[str, Any]) -> Model:
+def _model(data: dict[str, Any], compiled_dir: Path | None) -> Model:
     if data.get("kind") == "trees":
-        return TreeModel(str(data["lightgbm"]))
+        return TreeModel(str(data["lightgbm"]), compiled_dir)
     return _linear(data)
 
 
@@ -98,15 +104,16 @@ def _linear(data: dict[str, Any]) -> LinearModel:
     )
 
 
-def load_models(path: Path = WEIGHTS_FILE) -> ReaderModels:
+def load_models(path: Path = WEIGHTS_FILE, *, compiled_dir: Path | None = None) -> ReaderModels:
+    """The models in `path`; trees run as native code cached in `compiled_dir` where given."""
     data = json.loads(path.read_text(encoding="utf-8"))
     return ReaderModels(
-        passage=_model(data["passage"]),
-        sentence=_model(data["sentence"]),
+        passage=_model(data["passage"], compiled_dir),
+        sentence=_model(data["sentence"], compiled_dir),
         answerable=_linear(data["answerable"]),
         answerable_threshold=float(data["answerable_threshold"]),
-        span=_model(data["span"]),
-        cross_span=_model(data["cross_span"]),
+        span=_model(data["span"], compiled_dir),
+        cross_span=_model(data["cross_span"], compiled_dir),
         cross_span_weight=float(data["cross_span_weight"]),
     )
 

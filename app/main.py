@@ -20,6 +20,7 @@ from app.batching import BatchingEmbedder
 from app.config import Settings, get_settings
 from app.embed import Embedder, load_embedder
 from app.errors import NewsroomError
+from app.linear import load_models
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         )
         # A write cut short by a crash is finished or undone before anyone asks.
         publish.reconcile(settings.index_dir, model)
-        archive = Archive(settings.index_dir, model)
+        archive = Archive(settings.index_dir, model, load_models(compiled_dir=settings.trees_dir))
         archive.load()
         app.state.archive = archive
         yield

@@ -49,8 +49,8 @@ test: install-dev
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench train
+	$(BIN)/ruff format --check app tests bench train
 	$(BIN)/mypy app
 
 clean:

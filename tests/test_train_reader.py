@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from itertools import accumulate
 
+import lightgbm
+import numpy as np
+
 from app.corpus import corpus_files
 from app.evaluate import load_questions
 from app.metrics import sentence_hit
 from app.store import load
 from tests.conftest import SEEDS, SHARED
-from train.train_reader import SENTENCE_PASSAGES, gold_row, retrieve_all, sentence_data
+from train.train_reader import (
+    SENTENCE_PASSAGES,
+    average_forests,
+    gold_row,
+    retrieve_all,
+    sentence_data,
+)
 
 QUESTIONS = SHARED / "eval" / "seeds" / "questions.jsonl"
 
@@ -36,3 +45,23 @@ def test_sentence_groups_come_from_the_gold_and_first_retrieved_passages(seeds_i
     bounds = [0, *accumulate(groups)]
     assert all(y[a:b].any() for a, b in zip(bounds, bounds[1:], strict=False))
     assert len(groups) >= len(data)
+
+
+def test_an_averaged_forest_scores_the_mean_of_its_forests():
+    rng = np.random.default_rng(8)
+    x = rng.random((300, 3))
+    data = lightgbm.Dataset(x, (x[:, 0] > x[:, 1]).astype(float))
+    forests = [
+        lightgbm.train(
+            {"objective": "binary", "seed": seed, "bagging_fraction": 0.7, "bagging_freq": 1,
+             "num_leaves": 5, "verbose": -1, "num_threads": 1},
+            data,
+            num_boost_round=8,
+        )
+        for seed in (1, 2, 3)
+    ]  # fmt: skip
+    merged = lightgbm.Booster(model_str=average_forests([f.model_to_string() for f in forests]))
+    rows = rng.random((40, 3))
+    mean = np.mean([f.predict(rows, raw_score=True) for f in forests], axis=0)
+    assert merged.num_trees() == 24
+    assert np.allclose(merged.predict(rows, raw_score=True), mean, rtol=0, atol=1e-12)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from app.errors import BadDocument
 
-CHUNKING_VERSION = "2"  # 2: a line of spaces and zero-width characters is blank
+# 2: a line of spaces and zero-width characters is blank; 3: parse subtrees stored per passage
+CHUNKING_VERSION = "3"
 SUFFIXES = (".txt", ".md")
 
 # Python's str.strip() misses these, but a person sees nothing there.

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from app.errors import BadDocument
 
-# 2: a line of spaces and zero-width characters is blank; 3: parse subtrees stored per passage
-CHUNKING_VERSION = "3"
+CHUNKING_VERSION = "2"  # 2: a line of spaces and zero-width characters is blank
 SUFFIXES = (".txt", ".md")
 
 # Python's str.strip() misses these, but a person sees nothing there.

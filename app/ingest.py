@@ -101,7 +101,6 @@ def _passages(article: Article) -> list[Passage]:
             tuple(a.sentences),
             tuple(a.entities),
             tuple(a.phrases),
-            tuple(a.subtrees),
         )
         for p, a in zip(body, analyses, strict=True)
         if a.sentences

@@ -1,5 +1,4 @@
-"""Sentences, named entities, noun phrases and parse subtrees of paragraphs (spaCy), found
-once at index time."""
+"""Sentences, named entities and noun phrases of paragraphs (spaCy), found once at index time."""
 
 from __future__ import annotations
 
@@ -18,17 +17,6 @@ class Analysis:
     sentences: list[Span] = field(default_factory=list)
     entities: list[tuple[int, int, str]] = field(default_factory=list)
     phrases: list[Span] = field(default_factory=list)
-    subtrees: list[tuple[int, int, str]] = field(default_factory=list)
-
-
-# A subtree is a word and every word that hangs off it in the parse: the clause or description
-# an answer often is when it is neither a name nor a noun chunk ("if its solution requires
-# significant resources"). Entities, noun chunks and punctuation-cut pieces hold a gold answer
-# in 0.74 of dev's gold sentences; with subtrees, 0.87.
-MAX_SUBTREE_WORDS = 12
-_TRIMMED = frozenset({"ADP", "DET", "CCONJ", "PART", "SCONJ", "PUNCT"})
-_HEADED = {"NOUN": "SUBTREE_NOUN", "PROPN": "SUBTREE_NOUN", "PRON": "SUBTREE_NOUN"}
-_HEADED |= {"NUM": "SUBTREE_NOUN", "VERB": "SUBTREE_VERB", "AUX": "SUBTREE_VERB"}
 
 
 @lru_cache(maxsize=1)
@@ -47,24 +35,7 @@ def analyse(texts: Iterable[tuple[int, str]], *, batch_size: int = 64) -> Iterat
             sentences=_sentences(doc, base),
             entities=[(base + e.start_char, base + e.end_char, e.label_) for e in doc.ents],
             phrases=[(base + c.start_char, base + c.end_char) for c in doc.noun_chunks],
-            subtrees=_subtrees(doc, base),
         )
-
-
-def _subtrees(doc: Any, base: int) -> list[tuple[int, int, str]]:
-    """Each word's subtree without its leading function words and trailing punctuation, at
-    most MAX_SUBTREE_WORDS long, labelled by the kind of word that heads it; one per span."""
-    found: dict[Span, str] = {}
-    for token in doc:
-        a, b = token.left_edge.i, token.right_edge.i + 1
-        while a < b and doc[a].pos_ in _TRIMMED:
-            a += 1
-        while b > a and doc[b - 1].pos_ == "PUNCT":
-            b -= 1
-        if a < b and b - a <= MAX_SUBTREE_WORDS:
-            span = (base + doc[a].idx, base + doc[b - 1].idx + len(doc[b - 1]))
-            found.setdefault(span, _HEADED.get(token.pos_, "SUBTREE_OTHER"))
-    return [(start, end, label) for (start, end), label in found.items()]
 
 
 def _sentences(doc: Any, base: int) -> list[Span]:

@@ -1,6 +1,6 @@
-"""The short answer inside a sentence: entities, noun phrases and parse subtrees found at index
-time and clause pieces cut at query time, weighed by gradient-boosted trees (what the question
-asks for x what the span is, where it sits among the question's words)."""
+"""The short answer inside a sentence: entities and noun phrases found at index time and clause
+pieces cut at query time, weighed by gradient-boosted trees (what the question asks for x what
+the span is, where it sits among the question's words)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 LABELS = (
     "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
     "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL", "PHRASE",
-    "CLAUSE", "TAIL", "SUBTREE_NOUN", "SUBTREE_VERB", "SUBTREE_OTHER",
+    "CLAUSE", "TAIL",
 )  # fmt: skip
 # Entities and noun chunks hold a gold answer in only about two thirds of gold sentences; many
-# of the rest are a clause or a description. Pieces of the sentence cut between punctuation
-# bring that to 0.74, its parse subtrees (app/language.py, stored at index time) to 0.87; dev,
-# trained on half the articles and asked the other half: EM +1.3 / +0.3 pt, F1 +1.4 / +0.9 pt.
-# (Runs of spans joined by of/and/commas, and spans stripped of their question words, were
-# tried too: they cost EM and F1.)
+# of the rest are a clause or a description. Pieces of the sentence are cut at query time from
+# its text alone, so no parse of the passage is needed. (Runs of spans joined by of/and/commas,
+# and spans stripped of their question words, were tried too: on dev, trained on half the
+# articles and measured on the other half, they cost EM and F1.)
 _CLAUSE_END = re.compile(r"[,;:()\u201c\u201d\"]|\s[-\u2013\u2014]\s")
 _LEADING = frozenset(
     "the a an of to in on at for by with and or as is was are were be its their".split()  # noqa: SIM905
@@ -166,20 +165,14 @@ def candidates(
 
 
 def options(
-    passage: Passage,
-    sentence: tuple[int, int],
-    q_words: set[str] | frozenset[str] = frozenset(),
-    *,
-    subtrees: bool = True,
+    passage: Passage, sentence: tuple[int, int], q_words: set[str] | frozenset[str] = frozenset()
 ) -> list[Candidate]:
-    """The stored spans (`candidates`), pieces of the sentence's text, and (unless told not
-    to) the sentence's parse subtrees; each span once, none made only of question words."""
+    """The stored spans (`candidates`) and what is derived from them and the sentence's text."""
     base = candidates(passage, sentence, q_words)
-    s_start, s_end = sentence
-    inside = [t for t in passage.subtrees if subtrees and t[0] >= s_start and t[1] <= s_end]
+    derived = clauses(passage, sentence, q_words)
     seen = {(s, e) for s, e, _ in base}
     out = list(base)
-    for start, end, label in [*clauses(passage, sentence, q_words), *inside]:
+    for start, end, label in derived:
         words = {
             w.lower()
             for w in _WORD.findall(passage.text[start - passage.start : end - passage.start])

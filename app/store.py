@@ -54,7 +54,6 @@ class Passage:
     sentences: tuple[tuple[int, int], ...]
     entities: tuple[tuple[int, int, str], ...] = ()
     phrases: tuple[tuple[int, int], ...] = ()
-    subtrees: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass
@@ -190,7 +189,6 @@ def _passage(row: dict[str, Any]) -> Passage:
     row["sentences"] = tuple(tuple(s) for s in row["sentences"])
     row["entities"] = tuple(tuple(e) for e in row["entities"])
     row["phrases"] = tuple(tuple(p) for p in row["phrases"])
-    row["subtrees"] = tuple(tuple(t) for t in row["subtrees"])
     return Passage(**row)
 
 

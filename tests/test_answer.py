@@ -42,12 +42,12 @@ def test_fuse_never_lets_a_passage_outside_the_leaders_overtake_one(raw, depth, 
 
 
 def test_a_sentence_without_spans_is_cut_whole():
-    spans = Spans((10, 40), [], [], np.zeros(0))
+    spans = Spans((10, 40), [], [], np.zeros((0, 3)), np.zeros(0))
     assert spans.cut() == (10, 40)
 
 
 def test_the_best_weighed_span_is_cut():
     options = [(10, 14, "PERSON"), (20, 31, "DATE"), (33, 40, "PHRASE")]
     texts = ["Anna", "3 June 2021", "a plan"]
-    spans = Spans((10, 40), options, texts, np.array([-3.0, 4.0, -2.0]))
+    spans = Spans((10, 40), options, texts, np.zeros((3, 3)), np.array([-3.0, 4.0, -2.0]))
     assert spans.cut() == (20, 31)

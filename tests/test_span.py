@@ -1,7 +1,5 @@
 """Short-answer candidates and their features, on a hand-made passage."""
 
-from dataclasses import replace
-
 import numpy as np
 
 from app.span import (
@@ -120,22 +118,6 @@ def test_options_always_slice_back_to_the_passage_text():
     for start, end, _ in options(passage, (100, 147), {"denmark"}):
         assert 100 <= start < end <= 147
         assert TEXT[start - 100 : end - 100].strip() == TEXT[start - 100 : end - 100]
-
-
-def test_options_add_the_sentence_s_subtrees_once_and_never_only_question_words():
-    passage = replace(
-        _exact_passage(),
-        subtrees=(
-            (113, 146, "SUBTREE_VERB"),  # "Kosovo about €200 million in 2022"
-            (113, 119, "SUBTREE_NOUN"),  # "Kosovo": an entity already, and a question word
-            (120, 138, "SUBTREE_NOUN"),  # "about €200 million": the MONEY entity already
-            (157, 161, "SUBTREE_NOUN"),  # "deal": the next sentence
-        ),
-    )
-    found = options(passage, (100, 147), {"kosovo"})
-    assert (113, 146, "SUBTREE_VERB") in found
-    assert [(s, e) for s, e, _ in found].count((120, 138)) == 1
-    assert all(label != "SUBTREE_NOUN" for _, _, label in found)
 
 
 def test_choose_prefers_the_span_the_top_candidates_share():

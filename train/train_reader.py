@@ -206,7 +206,7 @@ def cross_span_data(
         for i in leaders:
             p = index.passages[r.candidates[i].row]
             s = p.sentences[chosen[i]]
-            options = span.options(p, s, asked.words, subtrees=False)  # as Reader._cross_rows
+            options = span.options(p, s, asked.words)
             texts = [p.text[a - p.start : b - p.start] for a, b, _ in options]
             xs.append(span.features(p, s, options, asked))
             ys.extend(float(i == gold and normalize_answer(t) in golds) for t in texts)

@@ -30,7 +30,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# The reader's trees as native code (~20 s), again whenever the committed models change.
+# The reader's trees as native code (~1.5 min on 2 cores), again whenever the committed models change.
 $(VENV)/.trees: app/reader_weights.json $(VENV)/.installed
 	$(BIN)/python -m app.compiled_trees
 	touch $@

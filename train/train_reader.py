@@ -78,9 +78,10 @@ SENTENCE_PASSAGES = 3
 CROSS_SPAN_DEPTH = 5
 CROSS_SPAN_WEIGHT = 0.5
 # Every tree model is the average of this many, trained with different seeds of their row and
-# feature sampling (dev, held-out articles, both halves, all four averaged over 5: R@1 +0.3 pt,
-# EM +0.55 pt, F1 +0.45 pt, sent@1 +0.2 pt; all but the sentence model, the costliest to run:
-# R@1 +0.05 pt, sent@1 +0.0, EM and F1 the same; the sentence model alone: within noise).
+# feature sampling (dev, held-out articles, mean of both halves, all four averaged over 5: R@1
+# +0.3 pt, EM +0.55 pt, F1 +0.45 pt, sent@1 +0.2 pt; all but the sentence model, the costliest
+# to run: as good on one half, R@1 and sent@1 -0.4 pt on the other; the sentence model alone:
+# within noise).
 ENSEMBLE_SEEDS = 5
 
 

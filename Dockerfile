@@ -20,7 +20,7 @@ RUN pip install --index-url "$TORCH_INDEX" torch==2.13.0
 
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install . && python -m app.onnx_model && python -m app.compiled_trees
+RUN pip install . && python -m app.archive.onnx_model && python -m app.reader.compiled_trees
 
 COPY seeds ./seeds
 RUN python -m app index seeds --index-dir index && chown -R newsroom:newsroom /srv

@@ -23,7 +23,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e .
-	$(BIN)/python -m app.onnx_model  # export the ONNX graphs now, not at a server's first start
+	$(BIN)/python -m app.archive.onnx_model  # export the ONNX graphs now, not at a server's first start
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -31,8 +31,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 # The reader's trees as native code (~1.5 min on 2 cores), again whenever the committed models change.
-$(VENV)/.trees: app/reader_weights.json $(VENV)/.installed
-	$(BIN)/python -m app.compiled_trees
+$(VENV)/.trees: app/reader/reader_weights.json $(VENV)/.installed
+	$(BIN)/python -m app.reader.compiled_trees
 	touch $@
 
 install: $(VENV)/.installed $(VENV)/.trees

@@ -13,9 +13,10 @@ from app.errors import NewsroomError
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from app import archive, store
-    from app.embed import embedder_name, load_embedder
-    from app.ingest import build_index
+    from app import live
+    from app.archive import store
+    from app.archive.embed import embedder_name, load_embedder
+    from app.archive.ingest import build_index
 
     corpus = Path(args.corpus_dir or settings.corpus_dir)
     if not corpus.is_dir():
@@ -31,7 +32,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             progress=True,
             index_type=settings.index_type,
         )
-    archive.prepare(Path(args.index_dir))  # so a server starts without building them
+    live.prepare(Path(args.index_dir))  # so a server starts without building them
     state = "updated" if report.saved else "already up to date"
     print(
         f"Index {args.index_dir} {state}: {report.files} files, {report.paragraphs} paragraphs, "
@@ -45,9 +46,9 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from app.api import AskRequest, ask_response
-    from app.archive import Archive
-    from app.embed import load_embedder
-    from app.linear import load_models
+    from app.archive.embed import load_embedder
+    from app.live import Archive
+    from app.reader.linear import load_models
 
     question = AskRequest(question=args.question, top_k=args.top_k).question
     models = load_models(compiled_dir=settings.trees_dir)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
-from app.answer import Answer, Result
-from app.archive import Archive
 from app.config import Settings
 from app.errors import DocumentNotFound
+from app.live import Archive
+from app.reader.answer import Answer, Result
 
 router = APIRouter()
 

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # onnx-int8 (same R@5 on SQuAD test, ~2x the throughput) needs an index built with it.
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     model_cache_dir: Path = Field(default_factory=lambda: _PROJECT / ".cache" / "models")
-    # The reader's trees as native code (app/compiled_trees.py); off, LightGBM predicts them.
+    # The reader's trees as native code (app/reader/compiled_trees.py); off, LightGBM predicts them.
     compiled_trees: bool = True
     threads: int = 0  # intra-op threads for the model; 0 = one per core (shared by workers)
     # Server processes on one port (app/serve.py); 0 = one per core, at most 4. Each holds its

@@ -20,11 +20,9 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
-from app import store
-from app.answer import Answer, Citation, Reader, Result
-from app.corpus import corpus_files
-from app.embed import Embedder
-from app.linear import load_models
+from app.archive import store
+from app.archive.corpus import corpus_files
+from app.archive.embed import Embedder
 from app.metrics import (
     CUTOFF,
     Outcome,
@@ -36,7 +34,9 @@ from app.metrics import (
     sentence_hit,
     summarize,
 )
-from app.retrieve import Method, Retriever
+from app.reader.answer import Answer, Citation, Reader, Result
+from app.reader.linear import load_models
+from app.reader.retrieve import Method, Retriever
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def cached_index_dir(corpus_dir: Path, cache_dir: Path, model: str) -> Path:
 
 def load_index(corpus_dir: Path, cache_dir: Path, embedder: Embedder) -> store.Index:
     """Build or reuse (by corpus content hash) an index of the corpus in the cache."""
-    from app.ingest import build_index
+    from app.archive.ingest import build_index
 
     index_dir = cached_index_dir(corpus_dir, cache_dir, embedder.name)
     report = build_index(corpus_dir, index_dir, model=embedder.name, load_embedder=lambda: embedder)
@@ -243,8 +243,8 @@ def load_index(corpus_dir: Path, cache_dir: Path, embedder: Embedder) -> store.I
 
 def load_embedder() -> Embedder:
     """The embedder the service is configured with (backend included), as /ask would use."""
+    from app.archive.embed import load_embedder as configured
     from app.config import get_settings
-    from app.embed import load_embedder as configured
 
     return configured(get_settings())
 

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from app import api, integrations, publish, publish_api, security, telemetry, web
-from app.archive import Archive
-from app.batching import BatchingEmbedder
+from app.archive.batching import BatchingEmbedder
+from app.archive.embed import Embedder, load_embedder
 from app.config import Settings, get_settings
-from app.embed import Embedder, load_embedder
 from app.errors import NewsroomError
-from app.linear import load_models
+from app.live import Archive
+from app.reader.linear import load_models
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Concurrent questions share one model call (app/batching.py); bulk encodes pass through.
+        # Concurrent questions share one model call (app/archive/batching.py); bulk encodes
+        # pass through.
         model = BatchingEmbedder(
             embedder or load_embedder(settings),
             max_wait_ms=settings.batch_wait_ms,

@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from app import store
-from app.archive import Archive
-from app.corpus import Article, corpus_files, parse_article
-from app.embed import Embedder
+from app.archive import store
+from app.archive.corpus import Article, corpus_files, parse_article
+from app.archive.embed import Embedder
+from app.archive.ingest import Report, build_index, index_articles, read_corpus, revise
+from app.archive.store import Index
 from app.errors import (
     BadDocument,
     BadName,
@@ -27,8 +28,7 @@ from app.errors import (
     NotText,
     TooLarge,
 )
-from app.ingest import Report, build_index, index_articles, read_corpus, revise
-from app.store import Index
+from app.live import Archive
 
 logger = logging.getLogger(__name__)
 

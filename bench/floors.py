@@ -10,9 +10,9 @@ import bm25s
 import Stemmer
 import torch
 
-from app import store
+from app.archive import store
+from app.archive.embed import OnnxEmbedder, SentenceTransformerEmbedder
 from app.config import Settings
-from app.embed import OnnxEmbedder, SentenceTransformerEmbedder
 from bench.common import percentiles
 
 

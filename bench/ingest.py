@@ -9,10 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from app.archive.corpus import chunk_article
+from app.archive.embed import OnnxEmbedder
+from app.archive.ingest import read_corpus
 from app.config import Settings
-from app.corpus import chunk_article
-from app.embed import OnnxEmbedder
-from app.ingest import read_corpus
 from bench.common import ROOT, python
 
 

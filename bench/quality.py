@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app import store
+from app.archive import store
+from app.archive.embed import Embedder, OnnxEmbedder, SentenceTransformerEmbedder
 from app.config import Settings
-from app.embed import Embedder, OnnxEmbedder, SentenceTransformerEmbedder
-from app.retrieve import Retriever
+from app.reader.retrieve import Retriever
 
 
 def load_questions(path: Path, limit: int) -> list[dict]:

@@ -18,7 +18,7 @@ def _get(results: dict, *path: str) -> Any:
 def served(sizes: list[dict]) -> list[dict]:
     """The rows measured with the service's own query-time settings (the others are the
     sweep around them)."""
-    from app import dense_index
+    from app.archive import dense_index
 
     defaults = {
         "flat": {},

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app import dense_index
+from app.archive import dense_index
 
 NOISE = 0.2  # the jitter's norm, against unit-length vectors
 NEIGHBOURS = 10
@@ -74,7 +74,7 @@ def measure(vectors_path: Path, queries_path: Path, kind: str, truth_path: Path)
     return rows
 
 
-# Query-time knobs tried for each kind; the service's defaults are in app/dense_index.py.
+# Query-time knobs tried for each kind; the service's defaults are in app/archive/dense_index.py.
 SWEEP: dict[str, list[dict[str, int]]] = {
     "flat": [{}],
     "hnsw": [{"efSearch": ef} for ef in (64, 128, 256, 512)],

@@ -141,8 +141,8 @@ def main() -> None:
 def _soak_own_server(seconds: float, concurrency: int) -> Figures:
     import tempfile
 
+    from app.archive.embed import SentenceTransformerEmbedder
     from app.config import Settings
-    from app.embed import SentenceTransformerEmbedder
     from tests.servers import make_archive, start_server
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from app.archive.embed import SentenceTransformerEmbedder  # noqa: E402
+from app.archive.ingest import build_index  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.embed import SentenceTransformerEmbedder  # noqa: E402
-from app.ingest import build_index  # noqa: E402
 from app.main import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 
-from app import store
-from app.embed import Embedder
-from app.ingest import build_index, read_corpus
-from app.store import Index
+from app.archive import store
+from app.archive.embed import Embedder
+from app.archive.ingest import build_index, read_corpus
+from app.archive.store import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.answer import Spans, fuse
+from app.reader.answer import Spans, fuse
 
 _floats = st.floats(-20, 20, allow_nan=False)
 

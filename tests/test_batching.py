@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from app.batching import BatchingEmbedder
+from app.archive.batching import BatchingEmbedder
 from tests.fakes import HashingEmbedder
 
 

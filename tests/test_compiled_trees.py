@@ -6,9 +6,9 @@ import lightgbm
 import numpy as np
 import pytest
 
-from app import compiled_trees
 from app.config import Settings
-from app.linear import TreeModel, load_models
+from app.reader import compiled_trees
+from app.reader.linear import TreeModel, load_models
 
 
 def _forest(objective: str) -> str:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from app.corpus import (
+from app.archive.corpus import (
     WINDOW_WORDS,
     chunk_article,
     classify,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app import dense_index
+from app.archive import dense_index
 
 
 def _clustered(n: int, dim: int, seed: int) -> np.ndarray:

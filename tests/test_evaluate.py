@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from app.__main__ import main as cli
-from app.answer import Answer, Citation, Result
 from app.evaluate import Question, corpus_key, load_questions, score, table
 from app.metrics import summarize
+from app.reader.answer import Answer, Citation, Result
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEEDS = SHARED / "seeds"

@@ -9,8 +9,10 @@ import shutil
 
 import numpy as np
 
-from app.answer import answer_types
-from app.evidence import (
+from app.archive.ingest import build_index
+from app.archive.store import Index, load
+from app.reader.answer import answer_types
+from app.reader.evidence import (
     PASSAGE_FEATURES,
     SENTENCE_FEATURES,
     Lexicon,
@@ -20,9 +22,7 @@ from app.evidence import (
     sentence_features,
     terms,
 )
-from app.ingest import build_index
-from app.retrieve import Candidate, Retriever
-from app.store import Index, load
+from app.reader.retrieve import Candidate, Retriever
 from tests.conftest import SHARED
 
 SQUAD = SHARED / "eval" / "squad-v1.1-dev"

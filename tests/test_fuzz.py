@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from app.archive.embed import Embedder
 from app.config import Settings
-from app.embed import Embedder
 from app.main import create_app
 from tests.servers import AUTH, TOKEN, make_archive
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.answer import Answer, Citation, Result
 from app.integrations.deliveries import Claims, Recent
 from app.integrations.messages import (
     MARKDOWN_LIMIT,
@@ -22,6 +21,7 @@ from app.integrations.messages import (
     slack_message,
     sources,
 )
+from app.reader.answer import Answer, Citation, Result
 
 BASE = "https://qa.example"
 

@@ -4,8 +4,15 @@ import lightgbm
 import numpy as np
 import pytest
 
-from app.linear import LinearModel, ReaderModels, TreeModel, load_models, save_models, sigmoid
-from app.span import SPAN_FEATURES
+from app.reader.linear import (
+    LinearModel,
+    ReaderModels,
+    TreeModel,
+    load_models,
+    save_models,
+    sigmoid,
+)
+from app.reader.span import SPAN_FEATURES
 
 
 def _model() -> LinearModel:

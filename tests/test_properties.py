@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.corpus import chunk_article, parse_article, split_blocks
+from app.archive.corpus import chunk_article, parse_article, split_blocks
 
 # The pieces articles are made of, weighted towards the awkward ones.
 PIECES = [

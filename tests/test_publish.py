@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app import publish, store
+from app import publish
+from app.archive import store
+from app.archive.corpus import read_text
+from app.archive.embed import Embedder
 from app.config import Settings
-from app.corpus import read_text
-from app.embed import Embedder
 from app.main import create_app
 from tests.servers import AUTH, TOKEN, agrees, article, make_archive
 

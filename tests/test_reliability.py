@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import publish, store
-from app.archive import Archive
-from app.embed import Embedder
+from app import publish
+from app.archive import store
+from app.archive.embed import Embedder
+from app.live import Archive
 from bench.soak import soak
 from tests.servers import (
     AUTH,

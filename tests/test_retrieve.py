@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from app.retrieve import Candidate, Method, Retriever
-from app.store import load
+from app.archive.store import load
+from app.reader.retrieve import Candidate, Method, Retriever
 from tests.conftest import SHARED
 
 SEED_QUESTIONS = SHARED / "eval" / "seeds" / "questions.jsonl"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.archive.embed import Embedder
 from app.config import Settings
-from app.embed import Embedder
 from app.main import create_app
 from app.security import RateLimiter, is_limited
 from app.telemetry import JsonFormatter

@@ -17,10 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import archive, publish, store
-from app.archive import Archive
-from app.embed import Embedder
+from app import live, publish
+from app.archive import store
+from app.archive.embed import Embedder
 from app.errors import IndexMismatch
+from app.live import Archive
 from tests.integrations_support import SLACK_SECRET, SLACK_TOKEN, fake_slack, slack_headers
 from tests.servers import (
     AUTH,
@@ -159,7 +160,7 @@ def test_cached_lexical_parts_answer_exactly_as_freshly_built_ones(
 ) -> None:
     version = store.current_version(index_dir)
     assert version is not None
-    cache = archive.parts_path(index_dir, version)
+    cache = live.parts_path(index_dir, version)
     assert not cache.exists()
     fresh = Archive(index_dir, embedder)
     fresh.load()  # builds the parts, and caches them beside the version

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from app.span import (
+from app.archive.store import Passage
+from app.reader.span import (
     SPAN_FEATURES,
     Asked,
     asks,
@@ -12,7 +13,6 @@ from app.span import (
     features,
     options,
 )
-from app.store import Passage
 
 TEXT = "Denmark paid Kosovo about €200 million in 2022. It was a deal."
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import store
+from app.archive import store
+from app.archive.ingest import build_index
 from app.errors import IndexMismatch, IndexNotReady
-from app.ingest import build_index
 from tests.fakes import HashingEmbedder
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

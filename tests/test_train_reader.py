@@ -7,10 +7,10 @@ from itertools import accumulate
 import lightgbm
 import numpy as np
 
-from app.corpus import corpus_files
+from app.archive.corpus import corpus_files
+from app.archive.store import load
 from app.evaluate import load_questions
 from app.metrics import sentence_hit
-from app.store import load
 from tests.conftest import SEEDS, SHARED
 from train.train_reader import (
     SENTENCE_PASSAGES,

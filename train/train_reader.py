@@ -1,4 +1,4 @@
-"""Train the reader's models on SQuAD dev.jsonl only; write app/reader_weights.json.
+"""Train the reader's models on SQuAD dev.jsonl only; write app/reader/reader_weights.json.
 
     .venv/bin/python -m train.train_reader [--eval-dir ../shared/eval]
     .venv/bin/python -m train.train_reader --holdout [1]  # train on half the dev articles
@@ -32,12 +32,14 @@ import lightgbm
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from app import span
-from app.answer import Reader, Tuning, answer_types, plain_terms
-from app.corpus import corpus_files
-from app.embed import Embedder
+from app.archive.corpus import corpus_files
+from app.archive.embed import Embedder
+from app.archive.store import Index
 from app.evaluate import Question, load_embedder, load_index, load_questions, run, table
-from app.evidence import (
+from app.metrics import normalize_answer, sentence_hit
+from app.reader import span
+from app.reader.answer import Reader, Tuning, answer_types, plain_terms
+from app.reader.evidence import (
     PASSAGE_FEATURES,
     QUESTION_FEATURES,
     SENTENCE_FEATURES,
@@ -46,8 +48,8 @@ from app.evidence import (
     question_features,
     sentence_features,
 )
-from app.evidence import Question as LexiconQuestion
-from app.linear import (
+from app.reader.evidence import Question as LexiconQuestion
+from app.reader.linear import (
     WEIGHTS_FILE,
     LinearModel,
     Model,
@@ -55,9 +57,7 @@ from app.linear import (
     TreeModel,
     save_models,
 )
-from app.metrics import normalize_answer, sentence_hit
-from app.retrieve import Candidate, Retriever
-from app.store import Index
+from app.reader.retrieve import Candidate, Retriever
 
 logger = logging.getLogger("train")
 

@@ -13,8 +13,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from app.answer import Result
-from app.archive import Archive
+from app.live import Archive
+from app.reader.answer import Result
 
 _SPACE = re.compile(r"\s+")
 

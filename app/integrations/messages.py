@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.answer import Answer, Result
 from app.api import paragraph_url
+from app.reader.answer import Answer, Result
 
 NO_ANSWER = "Nothing in the archive answers that."
 UNAVAILABLE = "The archive is not available right now; please try again in a few minutes."

@@ -17,14 +17,14 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 from starlette.exceptions import HTTPException
 
-from app.answer import Result
 from app.api import ArchiveDep, SettingsDep
-from app.archive import Archive
 from app.config import Settings
 from app.errors import IndexNotReady
 from app.integrations import chat
 from app.integrations.deliveries import Claims, runtime_folder
 from app.integrations.messages import UNAVAILABLE, slack_message, slack_text, slack_unescape, usage
+from app.live import Archive
+from app.reader.answer import Result
 
 logger = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
-from app.archive import Archive
 from app.config import Settings
 from app.errors import IndexNotReady
 from app.integrations import chat
 from app.integrations.deliveries import Recent
 from app.integrations.messages import TOO_SLOW, UNAVAILABLE, markdown_message, usage
+from app.live import Archive
 
 logger = logging.getLogger(__name__)
 

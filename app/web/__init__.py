@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.answer import Answer
 from app.api import MAX_QUESTION, ArchiveDep, AskRequest, indexed_file, paragraph_url
-from app.corpus import parse_article, read_text
+from app.archive.corpus import parse_article, read_text
 from app.errors import BadDocument, DocumentNotFound
+from app.reader.answer import Answer
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

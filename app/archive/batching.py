@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.embed import Embedder
+from app.archive.embed import Embedder
 
 logger = logging.getLogger(__name__)
 

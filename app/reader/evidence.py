@@ -1,6 +1,6 @@
 """What speaks for a passage, and for each of its sentences, answering a question.
 
-The numbers here are the inputs of the reader's small linear models (app/linear.py); the
+The numbers here are the inputs of the reader's small linear models (app/reader/linear.py); the
 names in PASSAGE_FEATURES, SENTENCE_FEATURES and QUESTION_FEATURES are the columns the trained
 weights refer to, so renaming one means retraining (train/train_reader.py).
 """
@@ -17,10 +17,10 @@ from typing import TypeVar
 import numpy as np
 import Stemmer
 
-from app.retrieve import Candidate
-from app.span import asks
-from app.store import Index
-from app.termsets import TermSets, ranges
+from app.archive.store import Index
+from app.reader.retrieve import Candidate
+from app.reader.span import asks
+from app.reader.termsets import TermSets, ranges
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -121,7 +121,7 @@ class Question:
 class Lexicon:
     """Per-index facts computed once: term IDF, and each sentence's and passage's terms,
     entity labels and digits as arrays, so a question is weighed against all candidates in
-    one numpy pass (app/termsets.py)."""
+    one numpy pass (app/reader/termsets.py)."""
 
     def __init__(self, index: Index) -> None:
         self.index = index

@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app import span
-from app.embed import Embedder
-from app.evidence import (
+from app.archive.embed import Embedder
+from app.archive.store import Index
+from app.reader import span
+from app.reader.evidence import (
     STOPWORDS,
     Lexicon,
     Question,
@@ -18,9 +19,8 @@ from app.evidence import (
     question_features,
     sentence_features,
 )
-from app.linear import ReaderModels, load_models, sigmoid
-from app.retrieve import Candidate, Method, Retriever
-from app.store import Index
+from app.reader.linear import ReaderModels, load_models, sigmoid
+from app.reader.retrieve import Candidate, Method, Retriever
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 # A sentence with no candidate span (every word is the question's) has no span evidence.
@@ -73,7 +73,7 @@ class Result:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Knobs of the answer stage; the learned weights live in app/reader_weights.json."""
+    """Knobs of the answer stage; the learned weights live in app/reader/reader_weights.json."""
 
     # How many passages the models weigh before the top_k are kept.
     rerank_depth: int = 30

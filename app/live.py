@@ -17,14 +17,15 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from app import corpus, evidence, language, retrieve, store, termsets
-from app.answer import Reader
-from app.embed import Embedder
+from app.archive import corpus, language, store
+from app.archive.embed import Embedder
+from app.archive.store import Index
 from app.errors import IndexMismatch, IndexNotReady
-from app.evidence import Lexicon
-from app.linear import ReaderModels, load_models
-from app.retrieve import Retriever
-from app.store import Index
+from app.reader import evidence, retrieve, termsets
+from app.reader.answer import Reader
+from app.reader.evidence import Lexicon
+from app.reader.linear import ReaderModels, load_models
+from app.reader.retrieve import Retriever
 
 logger = logging.getLogger(__name__)
 

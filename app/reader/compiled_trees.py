@@ -4,7 +4,7 @@ cached on disk by content, so a server loads them in milliseconds.
 LightGBM's own predict costs 0.1-0.3 ms a call before it walks a tree, and the reader calls it
 four times a question (1.6 ms for the sentence model's ~300 rows alone); the compiled forests
 give the same scores to within 1e-12 in a fraction of the time. Compiling all four takes ~1.5
-min on two cores, so `make install` does it (`python -m app.compiled_trees`); a process that
+min on two cores, so `make install` does it (`python -m app.reader.compiled_trees`); a process that
 finds no cached code compiles it once, and one that cannot (no lleaves, a compiler error)
 keeps LightGBM's predict.
 """
@@ -84,14 +84,14 @@ def _write_atomically(target: Path, write: Any) -> None:
 
 
 def main() -> None:
-    """`python -m app.compiled_trees`: compile the committed models now, one process per core
+    """`python -m app.reader.compiled_trees`: compile the committed models now, one process per core
     (make install does), so no server start pays for it."""
     import json
     from concurrent.futures import ProcessPoolExecutor
     from itertools import repeat
 
     from app.config import get_settings
-    from app.linear import WEIGHTS_FILE
+    from app.reader import WEIGHTS_FILE
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     stored = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")).values()

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 import Stemmer
 
+from app.archive.store import Passage
 from app.metrics import normalize_answer
-from app.store import Passage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

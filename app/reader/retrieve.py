@@ -11,7 +11,7 @@ import faiss
 import numpy as np
 import Stemmer
 
-from app.store import Index
+from app.archive.store import Index
 
 logger = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG

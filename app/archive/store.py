@@ -30,8 +30,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from app import dense_index
-from app.corpus import CHUNKING_VERSION, Chunk
+from app.archive import dense_index
+from app.archive.corpus import CHUNKING_VERSION, Chunk
 from app.errors import IndexMismatch, IndexNotReady
 
 logger = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app import store
-from app.corpus import CHUNKING_VERSION, Article, chunk_article, corpus_files, read_article
-from app.embed import Embedder
+from app.archive import store
+from app.archive.corpus import CHUNKING_VERSION, Article, chunk_article, corpus_files, read_article
+from app.archive.embed import Embedder
+from app.archive.language import analyse
+from app.archive.store import FileIndex, Index, Manifest, Passage
 from app.errors import BadDocument, IndexMismatch
-from app.language import analyse
-from app.store import FileIndex, Index, Manifest, Passage
 
 logger = logging.getLogger(__name__)
 

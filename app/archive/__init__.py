@@ -1,0 +1,1 @@
+"""The way of an article and the index on disk: files, paragraphs, chunks, vectors, versions."""

@@ -13,10 +13,10 @@ from app.errors import NewsroomError
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from app import live
     from app.archive import store
     from app.archive.embed import embedder_name, load_embedder
     from app.archive.ingest import build_index
+    from app.reader import lexical_cache
 
     corpus = Path(args.corpus_dir or settings.corpus_dir)
     if not corpus.is_dir():
@@ -32,7 +32,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             progress=True,
             index_type=settings.index_type,
         )
-    live.prepare(Path(args.index_dir))  # so a server starts without building them
+    lexical_cache.prepare(Path(args.index_dir))  # so a server starts without building them
     state = "updated" if report.saved else "already up to date"
     print(
         f"Index {args.index_dir} {state}: {report.files} files, {report.paragraphs} paragraphs, "

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import pickle
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
-import bm25s
-import numpy as np
-import Stemmer
-
-from app.archive import corpus, language, store
+from app.archive import store
 from app.archive.embed import Embedder
 from app.archive.store import Index
 from app.errors import IndexMismatch, IndexNotReady
-from app.reader import evidence, retrieve, termsets
 from app.reader.answer import Reader
-from app.reader.evidence import Lexicon
+from app.reader.lexical_cache import lexical_parts
 from app.reader.linear import ReaderModels, load_models
-from app.reader.retrieve import Retriever
 
 logger = logging.getLogger(__name__)
 
@@ -105,86 +94,3 @@ class Archive:
                 # Built for another model, say: keep answering from the version loaded.
                 logger.error("not serving %s: %s", version, exc)
                 self._version = version
-
-
-# --- the lexical parts, cached beside each version ------------------------------------------
-#
-# BM25 and the reader's Lexicon are built from an index's text in about 1.5 s on SQuAD, a third
-# of a server's start. They are pickled into the version's folder by the first process that
-# builds them (or by `python -m app index`), and every later start and every other worker
-# loads them in 0.1 s. The file name carries a hash of the code that builds them, so a change
-# to that code is never served stale parts; a version folder is never modified otherwise.
-
-_BUILDERS = (corpus, evidence, language, retrieve, store, termsets)
-
-
-def _code_key() -> str:
-    digest = hashlib.sha256()
-    for module in _BUILDERS:
-        digest.update(Path(str(module.__file__)).read_bytes())
-    for part in (bm25s.__version__, np.__version__, sys.version):
-        digest.update(part.encode())
-    return digest.hexdigest()[:16]
-
-
-CODE_KEY = _code_key()
-
-
-def parts_path(index_dir: Path, version: str) -> Path:
-    return index_dir / version / f"lexical-{CODE_KEY}.pickle"
-
-
-class _Pickler(pickle.Pickler):
-    """Leaves the index out (it is loaded already) and the stemmers (C objects, rebuilt)."""
-
-    def __init__(self, file: IO[bytes], index: Index) -> None:
-        super().__init__(file, protocol=5)
-        self.index = index
-
-    def persistent_id(self, obj: object) -> str | None:
-        if obj is self.index:
-            return "index"
-        return "stemmer" if isinstance(obj, Stemmer.Stemmer) else None
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], index: Index) -> None:
-        super().__init__(file)
-        self.index = index
-
-    def persistent_load(self, pid: object) -> object:
-        if pid == "index":
-            return self.index
-        if pid == "stemmer":
-            return Stemmer.Stemmer("english")
-        raise pickle.UnpicklingError(f"unknown reference {pid!r}")
-
-
-def lexical_parts(index_dir: Path, version: str, index: Index) -> tuple[Lexicon, Retriever]:
-    """The version's Lexicon and Retriever: from the cache beside it, else built and cached."""
-    path = parts_path(index_dir, version)
-    try:
-        with open(path, "rb") as handle:
-            lexicon, retriever = _Unpickler(handle, index).load()
-        return lexicon, retriever
-    except FileNotFoundError:
-        pass
-    except Exception:  # a damaged cache is rebuilt, never fatal
-        logger.warning("rebuilding the unreadable %s", path, exc_info=True)
-    lexicon, retriever = Lexicon(index), Retriever(index)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(partial, "wb") as handle:
-            _Pickler(handle, index).dump((lexicon, retriever))
-        os.replace(partial, path)
-    except OSError as exc:  # a read-only snapshot: build at every start, as before
-        logger.info("cannot cache the lexical parts in %s: %s", path.parent, exc)
-        partial.unlink(missing_ok=True)
-    return lexicon, retriever
-
-
-def prepare(index_dir: Path) -> None:
-    """Build the current version's cached parts now (after indexing), not at a server's start."""
-    version = store.current_version(index_dir)
-    if version is not None and not parts_path(index_dir, version).exists():
-        lexical_parts(index_dir, version, store.load(index_dir, version))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,3 +52,27 @@ def test_the_best_weighed_span_is_cut():
     texts = ["Anna", "3 June 2021", "a plan"]
     spans = Spans((10, 40), options, texts, np.zeros((3, 3)), np.array([-3.0, 4.0, -2.0]))
     assert spans.cut() == (20, 31)
+
+
+def test_the_reader_refuses_models_trained_on_other_columns():
+    from dataclasses import replace
+
+    from app.reader.answer import check_features
+    from app.reader.linear import load_models
+
+    models = load_models()
+    assert check_features(models) is models
+    names = models.answerable.features
+    swapped = (names[1], names[0], *names[2:])  # the same columns, two of them reordered
+    with pytest.raises(ValueError, match="answerable"):
+        check_features(replace(models, answerable=replace(models.answerable, features=swapped)))
+
+
+def test_feature_tables_are_built_by_name_in_the_models_order():
+    from app.reader.columns import table
+
+    rows = table(("b", "a"), a=[1.0, 2.0], b=np.array([3.0, 4.0]))
+    assert rows.dtype == np.float32
+    assert rows.tolist() == [[3.0, 1.0], [4.0, 2.0]]
+    with pytest.raises(ValueError, match="missing \\['b'\\], unknown \\['c'\\]"):
+        table(("b", "a"), a=[1.0], c=[2.0])

@@ -11,18 +11,16 @@ import numpy as np
 
 from app.archive.ingest import build_index
 from app.archive.store import Index, load
-from app.reader.answer import answer_types
 from app.reader.evidence import (
     PASSAGE_FEATURES,
     SENTENCE_FEATURES,
-    Lexicon,
-    Question,
-    bigrams,
     passage_features,
     sentence_features,
-    terms,
 )
+from app.reader.lexicon import Lexicon
+from app.reader.question import Question, parse
 from app.reader.retrieve import Candidate, Retriever
+from app.reader.words import bigrams, terms
 from tests.conftest import SHARED
 
 SQUAD = SHARED / "eval" / "squad-v1.1-dev"
@@ -32,8 +30,9 @@ SEED_QUESTIONS = SHARED / "eval" / "seeds" / "questions.jsonl"
 class Reference:
     """The features as first written: a Python loop per candidate and per sentence."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, lexicon: Lexicon) -> None:
         self.index = index
+        self.lexicon = lexicon
         self.sentences: list[list[str]] = [
             [p.text[s - p.start : e - p.start] for s, e in p.sentences] for p in index.passages
         ]
@@ -45,11 +44,17 @@ class Reference:
             for p in index.passages
         ]
 
-    def sentence_features(self, q: Question, row: int) -> np.ndarray:
+    def share(self, q: Question, found: frozenset[str]) -> float:
+        """The IDF-weighted share of the question's terms that `found` holds."""
+        weights = self.lexicon.weights(q)
+        total = sum(weights.values())
+        return sum(weights[t] for t in q.terms & found) / total if total else 0.0
+
+    def sentence_features(self, q: Question, query: np.ndarray, row: int) -> np.ndarray:
         lo, hi = self.index.sentence_starts[row : row + 2]
-        cosine = self.index.sentence_vectors[lo:hi] @ q.query
+        cosine = self.index.sentence_vectors[lo:hi] @ query
         found = [terms(s) for s in self.sentences[row]]
-        idf = [q.share(f) for f in found]
+        idf = [self.share(q, f) for f in found]
         last = len(found) - 1
         # Terms no other sentence of the paragraph has.
         unique = [
@@ -70,7 +75,7 @@ class Reference:
                 idf[i - 1] if i > 0 else 0.0,
                 idf[i + 1] if i < last else 0.0,
                 float(any(ch.isdigit() for ch in self.sentences[row][i])),
-                q.share(unique[i]),
+                self.share(q, unique[i]),
                 math.log1p(len(re.findall(r"\w+", self.sentences[row][i]))),
             )
             for i, f in enumerate(found)
@@ -89,8 +94,8 @@ class Reference:
                 (
                     *(c.score, c.dense, c.bm25, math.log1p(c.bm25_raw), 1.0 / rank),
                     c.score - candidates[0].score,
-                    *(s[0], s[2], s[3], q.share(found)),
-                    q.share(terms(f"{p.title} {p.section}")),
+                    *(s[0], s[2], s[3], self.share(q, found)),
+                    self.share(q, terms(f"{p.title} {p.section}")),
                     s[4],
                     float(bool(q.types & labels)),
                     len(q.bigrams & bigrams(p.text)) / max(len(q.bigrams), 1),
@@ -109,12 +114,13 @@ class Reference:
 
 
 def assert_same_features(index: Index, embedder, questions: list[str]) -> None:
-    lexicon, reference, retriever = Lexicon(index), Reference(index), Retriever(index)
+    lexicon, retriever = Lexicon(index), Retriever(index)
+    reference = Reference(index, lexicon)
     for text, query in zip(questions, embedder.encode(questions), strict=True):
-        q = lexicon.question(query, text, answer_types(text))
-        candidates = retriever.search(text, query, k=30)
-        batched = sentence_features(lexicon, q, [c.row for c in candidates])
-        expected = [reference.sentence_features(q, c.row) for c in candidates]
+        q = parse(text)
+        candidates = retriever.search(q, query, k=30)
+        batched = sentence_features(lexicon, q, query, [c.row for c in candidates])
+        expected = [reference.sentence_features(q, query, c.row) for c in candidates]
         assert len(batched) == len(expected)
         for got, want in zip(batched, expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -152,6 +158,6 @@ def test_batched_features_equal_the_per_passage_formulas_on_squad(tmp_path, embe
 def test_no_candidates_give_no_feature_rows(seeds_index, embedder):
     index = load(seeds_index)
     lexicon = Lexicon(index)
-    q = lexicon.question(embedder.encode(["Who?"])[0], "Who?", frozenset({"PERSON"}))
-    assert sentence_features(lexicon, q, []) == []
+    q, query = parse("Who?"), embedder.encode(["Who?"])[0]
+    assert sentence_features(lexicon, q, query, []) == []
     assert passage_features(lexicon, q, [], []).shape == (0, len(PASSAGE_FEATURES))

@@ -12,7 +12,7 @@ from app.reader.linear import (
     save_models,
     sigmoid,
 )
-from app.reader.span import SPAN_FEATURES
+from app.reader.span_features import SPAN_FEATURES
 
 
 def _model() -> LinearModel:

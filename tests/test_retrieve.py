@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.archive.store import load
+from app.reader.question import parse
 from app.reader.retrieve import Candidate, Method, Retriever
 from tests.conftest import SHARED
 
@@ -19,7 +20,7 @@ def loop_search(
     retriever: Retriever, question: str, query: np.ndarray, k: int, method: Method
 ) -> list[Candidate]:
     """The search as first written, one chunk at a time (ties: lower chunk, lower passage)."""
-    lexical = retriever.bm25_scores(question)
+    lexical = retriever.bm25_scores(parse(question))
     rows = set()
     if method != "bm25":
         rows |= {int(r) for r in retriever.dense_rows(query, retriever.fusion.depth)}
@@ -45,7 +46,7 @@ def test_search_keeps_each_passages_best_chunk_in_score_order(seeds_index, embed
     questions = [json.loads(line)["question"] for line in SEED_QUESTIONS.read_text().splitlines()]
     questions += ["Who pays Kosovo?", "zqxwvy"]
     for question, query in zip(questions, embedder.encode(questions), strict=True):
-        found = retriever.search(question, query, k=5, method=method)
+        found = retriever.search(parse(question), query, k=5, method=method)
         expected = loop_search(retriever, question, query, 5, method)
         assert [c.row for c in found] == [c.row for c in expected], question
         for got, want in zip(found, expected, strict=True):
@@ -59,7 +60,8 @@ def test_search_keeps_each_passages_best_chunk_in_score_order(seeds_index, embed
 
 def test_a_question_with_no_known_word_finds_nothing_by_bm25(seeds_index, embedder):
     retriever = Retriever(load(seeds_index))
-    assert retriever.search("zqxwvy", embedder.encode(["zqxwvy"])[0], k=5, method="bm25") == []
+    query = embedder.encode(["zqxwvy"])[0]
+    assert retriever.search(parse("zqxwvy"), query, k=5, method="bm25") == []
 
 
 def test_dense_search_in_a_worker_thread_uses_one_openmp_thread(seeds_index, embedder):
@@ -71,7 +73,7 @@ def test_dense_search_in_a_worker_thread_uses_one_openmp_thread(seeds_index, emb
     query = embedder.encode(["Which country pays Kosovo?"])[0]
 
     def search_then_count() -> int:
-        retriever.search("Which country pays Kosovo?", query, k=3)
+        retriever.search(parse("Which country pays Kosovo?"), query, k=3)
         return int(faiss.omp_get_max_threads())
 
     with ThreadPoolExecutor(1) as pool:

@@ -15,13 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
-from app import live, publish
+from app import publish
 from app.archive import store
 from app.archive.embed import Embedder
 from app.errors import IndexMismatch
 from app.live import Archive
+from app.reader import lexical_cache
 from tests.integrations_support import SLACK_SECRET, SLACK_TOKEN, fake_slack, slack_headers
 from tests.servers import (
     AUTH,
@@ -160,20 +162,48 @@ def test_cached_lexical_parts_answer_exactly_as_freshly_built_ones(
 ) -> None:
     version = store.current_version(index_dir)
     assert version is not None
-    cache = live.parts_path(index_dir, version)
+    cache = lexical_cache.parts_path(index_dir, version)
     assert not cache.exists()
     fresh = Archive(index_dir, embedder)
-    fresh.load()  # builds the parts, and caches them beside the version
-    assert cache.exists()
+    fresh.load()  # builds the parts, and saves them beside the version
+    assert (cache / "lexicon.npz").is_file() and (cache / "bm25").is_dir()
     cached = Archive(index_dir, embedder)
     cached.load()
     for question in (QUESTION, "Who pays Kosovo?", "What do critics call the deal?"):
         assert cached.reader.ask(question, top_k=3) == fresh.reader.ask(question, top_k=3)
 
-    cache.write_bytes(b"damaged")  # rebuilt, never fatal
+    (cache / "lexicon.npz").write_bytes(b"damaged")  # rebuilt, never fatal
     again = Archive(index_dir, embedder)
     again.load()
     assert again.reader.ask(QUESTION, top_k=3) == fresh.reader.ask(QUESTION, top_k=3)
+
+
+class _Planted:
+    """What a pickle in a copied snapshot could do: run code while it loads."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (Path.touch, (str(self.marker),))  # type: ignore[return-value]
+
+
+def test_loading_saved_lexical_parts_never_runs_code_from_the_folder(
+    index_dir: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    version = store.current_version(index_dir)
+    assert version is not None
+    lexical_cache.prepare(index_dir)
+    cache = lexical_cache.parts_path(index_dir, version)
+    marker = tmp_path / "ran"
+    planted = np.empty(1, dtype=object)
+    planted[0] = _Planted(marker)
+    with open(cache / "lexicon.npz", "wb") as handle:
+        np.savez(handle, sentence_labels=planted)  # an object array is stored as a pickle
+    archive = Archive(index_dir, embedder)
+    archive.load()
+    assert not marker.exists()
+    assert archive.reader.ask(QUESTION, top_k=1).answers
 
 
 def test_a_slack_event_retried_to_any_worker_is_answered_once(index_dir: Path) -> None:

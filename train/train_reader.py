@@ -37,26 +37,26 @@ from app.archive.embed import Embedder
 from app.archive.store import Index
 from app.evaluate import Question, load_embedder, load_index, load_questions, run, table
 from app.metrics import normalize_answer, sentence_hit
-from app.reader import span
-from app.reader.answer import Reader, Tuning, answer_types, plain_terms
+from app.reader import WEIGHTS_FILE, span, span_features
+from app.reader.answer import Reader, Tuning
 from app.reader.evidence import (
     PASSAGE_FEATURES,
     QUESTION_FEATURES,
     SENTENCE_FEATURES,
-    Lexicon,
     passage_features,
     question_features,
     sentence_features,
 )
-from app.reader.evidence import Question as LexiconQuestion
+from app.reader.lexicon import Lexicon
 from app.reader.linear import (
-    WEIGHTS_FILE,
     LinearModel,
     Model,
     ReaderModels,
     TreeModel,
     save_models,
 )
+from app.reader.question import Question as Parsed
+from app.reader.question import parse
 from app.reader.retrieve import Candidate, Retriever
 
 logger = logging.getLogger("train")
@@ -92,7 +92,7 @@ class Retrieved:
     question: Question
     candidates: list[Candidate]
     sentences: list[np.ndarray]
-    lexicon_question: LexiconQuestion
+    parsed: Parsed  # the question as the reader reads it
 
 
 def retrieve_all(
@@ -102,10 +102,10 @@ def retrieve_all(
     vectors = embedder.encode([q.question for q in questions])
     out = []
     for q, vec in zip(questions, vectors, strict=True):
-        cands = retriever.search(q.question, vec, k=depth, method="hybrid")
-        lq = lexicon.question(vec, q.question, answer_types(q.question))
-        feats = sentence_features(lexicon, lq, [c.row for c in cands])
-        out.append(Retrieved(q, cands, feats, lq))
+        parsed = parse(q.question)
+        cands = retriever.search(parsed, vec, k=depth, method="hybrid")
+        feats = sentence_features(lexicon, parsed, vec, [c.row for c in cands])
+        out.append(Retrieved(q, cands, feats, parsed))
     return lexicon, out
 
 
@@ -167,7 +167,7 @@ def span_data(
         p = index.passages[r.candidates[i].row]
         q = r.question
         golds = {normalize_answer(a) for a in q.answers}
-        asked = asked_of(lexicon, r)
+        asked = r.parsed
         for s, e in p.sentences:
             if not sentence_hit(p.text[s - p.start : e - p.start], q.answers):
                 continue
@@ -176,17 +176,12 @@ def span_data(
             sentences += 1
             covered += any(normalize_answer(t) in golds for t in texts)
             if options:
-                xs.append(span.features(p, (s, e), options, asked))
+                xs.append(span_features.features(p, (s, e), options, asked, lexicon.word_idf))
                 ys.extend(float(normalize_answer(t) in golds) for t in texts)
     print(
         f"span candidates hold a gold answer in {covered / max(sentences, 1):.3f} of gold sentences"
     )
     return np.vstack(xs), np.asarray(ys, dtype=float)
-
-
-def asked_of(lexicon: Lexicon, r: Retrieved) -> span.Asked:
-    lq, text = r.lexicon_question, r.question.question
-    return span.Asked(text, frozenset(plain_terms(text)), lq.terms, lq.types, lexicon.word_idf)
 
 
 def cross_span_data(
@@ -202,14 +197,14 @@ def cross_span_data(
         if not len(feats):
             continue
         leaders = np.argsort(-passage.logits(feats), kind="stable")[:CROSS_SPAN_DEPTH]
-        gold, asked = gold_row(index, r), asked_of(lexicon, r)
+        gold, asked = gold_row(index, r), r.parsed
         golds = {normalize_answer(a) for a in r.question.answers}
         for i in leaders:
             p = index.passages[r.candidates[i].row]
             s = p.sentences[chosen[i]]
             options = span.options(p, s, asked.words)
             texts = [p.text[a - p.start : b - p.start] for a, b, _ in options]
-            xs.append(span.features(p, s, options, asked))
+            xs.append(span_features.features(p, s, options, asked, lexicon.word_idf))
             ys.extend(float(i == gold and normalize_answer(t) in golds) for t in texts)
     return np.vstack(xs), np.asarray(ys, dtype=float)
 
@@ -278,7 +273,7 @@ def _params(seed: int, *, ranking: bool) -> dict[str, object]:
 def passage_rows(lexicon: Lexicon, sentence: Model, r: Retrieved) -> tuple[np.ndarray, list[int]]:
     chosen = [int(np.argmax(sentence.logits(f))) for f in r.sentences]
     best = [f[i] for f, i in zip(r.sentences, chosen, strict=True)]
-    feats = passage_features(lexicon, r.lexicon_question, r.candidates, best)  # type: ignore[arg-type]
+    feats = passage_features(lexicon, r.parsed, r.candidates, best)
     return feats, chosen
 
 
@@ -290,15 +285,15 @@ def without_article(index: Index, r: Retrieved) -> Retrieved:
         r.question,
         [r.candidates[i] for i in keep],
         [r.sentences[i] for i in keep],
-        r.lexicon_question,
+        r.parsed,
     )
 
 
 def question_row(lexicon: Lexicon, sentence: Model, passage: Model, r: Retrieved) -> np.ndarray:
     if not r.candidates:
-        return question_features(None, r.lexicon_question)
+        return question_features(None, r.parsed)
     feats, _ = passage_rows(lexicon, sentence, r)
-    return question_features(feats[int(np.argmax(passage.logits(feats)))], r.lexicon_question)
+    return question_features(feats[int(np.argmax(passage.logits(feats)))], r.parsed)
 
 
 def main() -> None:
@@ -333,10 +328,6 @@ def main() -> None:
         # Only for iterating on the models: retrieval and sentence features are unchanged.
         lexicon, data, seeds_lexicon, away = pickle.loads(cached.read_bytes())
         lexicon, seeds_lexicon = Lexicon(squad_index), Lexicon(seeds_index)
-        for lex, rows in ((lexicon, data), (seeds_lexicon, away)):
-            for r in rows:
-                q, old = r.question.question, r.lexicon_question
-                r.lexicon_question = lex.question(old.query, q, answer_types(q))  # type: ignore[attr-defined]
     else:
         lexicon, data = retrieve_all(dev, squad_index, embedder, depth)
         seeds_lexicon, away = retrieve_all(dev, seeds_index, embedder, depth)
@@ -397,9 +388,9 @@ def train(
         f"dev-on-seeds no_answer {np.mean(p[n_pos : n_pos + n_seeds] < threshold):.3f}, "
         f"dev-without-its-article no_answer {np.mean(p[n_pos + n_seeds :] < threshold):.3f}"
     )
-    span_model = fit_trees(*span_data(squad_index, lexicon, data), span.SPAN_FEATURES)
+    span_model = fit_trees(*span_data(squad_index, lexicon, data), span_features.SPAN_FEATURES)
     cross = cross_span_data(squad_index, lexicon, sentence, passage, data)
-    cross_span = fit_trees(*cross, span.SPAN_FEATURES)
+    cross_span = fit_trees(*cross, span_features.SPAN_FEATURES)
     return ReaderModels(
         passage, sentence, answerable, threshold, span_model, cross_span, CROSS_SPAN_WEIGHT
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -10,41 +9,22 @@ import numpy as np
 
 from app.archive.embed import Embedder
 from app.archive.store import Index
-from app.reader import span
+from app.reader import span, span_features
 from app.reader.evidence import (
-    STOPWORDS,
-    Lexicon,
-    Question,
+    PASSAGE_FEATURES,
+    QUESTION_FEATURES,
+    SENTENCE_FEATURES,
     passage_features,
     question_features,
     sentence_features,
 )
+from app.reader.lexicon import Lexicon
 from app.reader.linear import ReaderModels, load_models, sigmoid
+from app.reader.question import Question, parse
 from app.reader.retrieve import Candidate, Method, Retriever
 
-_TERM = re.compile(r"\w+", re.UNICODE)
 # A sentence with no candidate span (every word is the question's) has no span evidence.
 NO_SPAN = -10.0
-
-# Answer types by how the question asks, as spaCy's OntoNotes entity labels.
-_TYPE_RULES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), frozenset(labels.split()))
-    for pattern, labels in (
-        (r"\b(what|which) (percentage|percent|share|proportion)\b", "PERCENT"),
-        (r"\bhow much\b.*\b(money|cost|pay|paid|worth|spend|spent|price|budget|fund)", "MONEY"),
-        (r"\bhow much\b", "MONEY QUANTITY CARDINAL PERCENT"),
-        (r"\bhow (many|large|big|tall|high|far|old)\b", "CARDINAL QUANTITY DATE"),
-        (r"\bhow long\b", "DATE TIME QUANTITY CARDINAL"),
-        (
-            r"\b(when|what year|which year|what date|what century|what decade|what day)\b",
-            "DATE TIME",
-        ),
-        (r"\b(what|which) (country|city|state|nation|region|province)\b", "GPE LOC"),
-        (r"\bwhere\b", "GPE LOC FAC ORG"),
-        (r"\b(who|whom|whose)\b", "PERSON ORG NORP"),
-        (r"\b(what|which) (company|organization|organisation|agency|team|group|outlet)\b", "ORG"),
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -109,19 +89,12 @@ class Reading:
     """Everything weighed for one question, before answers are cut from it."""
 
     question: Question
-    asked: span.Asked
+    query: np.ndarray
     candidates: list[Candidate]
     sentences: list[int]  # chosen sentence per candidate
     passage_logits: np.ndarray
     answerable: float
     spans: dict[int, Spans]  # by candidate, for those whose spans were weighed
-
-
-def answer_types(question: str) -> frozenset[str]:
-    for pattern, labels in _TYPE_RULES:
-        if pattern.search(question):
-            return labels
-    return frozenset()
 
 
 class Reader:
@@ -140,7 +113,7 @@ class Reader:
         self.embedder = embedder
         self.retriever = retriever
         self.tuning = tuning or Tuning()
-        self.models = models or load_models()
+        self.models = check_features(models or load_models())
         self.lexicon = lexicon or Lexicon(index)
 
     def ask(self, question: str, *, top_k: int = 3, method: Method = "hybrid") -> Result:
@@ -154,15 +127,10 @@ class Reader:
     def read(self, question: str, *, method: Method = "hybrid") -> Reading:
         """Retrieve, pick each passage's best sentence, weigh passages and answerability, then
         let the leading passages' best spans settle their order."""
+        q = parse(question)
         query = self.embedder.encode([question])[0]
-        candidates = self.retriever.search(
-            question, query, k=self.tuning.rerank_depth, method=method
-        )
-        q = self.lexicon.question(query, question, answer_types(question))
-        asked = span.Asked(
-            question, frozenset(plain_terms(question)), q.terms, q.types, self.lexicon.word_idf
-        )
-        per_sentence = sentence_features(self.lexicon, q, [c.row for c in candidates])
+        candidates = self.retriever.search(q, query, k=self.tuning.rerank_depth, method=method)
+        per_sentence = sentence_features(self.lexicon, q, query, [c.row for c in candidates])
         if method == "hybrid":
             scores = _split(self.models.sentence.logits, per_sentence)
         else:
@@ -175,7 +143,7 @@ class Reader:
         top = int(np.argmax(learned)) if candidates else None
         evidence = question_features(features[top] if top is not None else None, q)
         answerable = sigmoid(float(self.models.answerable.logits(evidence[None, :])[0]))
-        reading = Reading(q, asked, candidates, chosen, learned, answerable, {})
+        reading = Reading(q, query, candidates, chosen, learned, answerable, {})
         if method != "hybrid":
             return replace(reading, passage_logits=-np.arange(len(candidates), dtype=float))
         leaders = [int(i) for i in np.argsort(-learned, kind="stable")[: self.tuning.span_depth]]
@@ -191,8 +159,10 @@ class Reader:
         for i in which:
             passage = self.index.passages[reading.candidates[i].row]
             sentence = passage.sentences[reading.sentences[i]]
-            options = span.options(passage, sentence, reading.asked.words)
-            rows = span.features(passage, sentence, options, reading.asked)
+            options = span.options(passage, sentence, reading.question.words)
+            rows = span_features.features(
+                passage, sentence, options, reading.question, self.lexicon.word_idf
+            )
             texts = [passage.text[a - passage.start : b - passage.start] for a, b, _ in options]
             found.append((i, sentence, options, texts, rows))
         logits = _split(self.models.span.logits, [rows for *_, rows in found])
@@ -214,6 +184,24 @@ class Reader:
             citation=Citation(passage.file, passage.paragraph, *cut),
             passage=text,
         )
+
+
+def check_features(models: ReaderModels) -> ReaderModels:
+    """The models, if each was trained on the columns the code builds, by name and in order."""
+    expected = {
+        "passage": PASSAGE_FEATURES,
+        "sentence": SENTENCE_FEATURES,
+        "answerable": QUESTION_FEATURES,
+        "span": span_features.SPAN_FEATURES,
+        "cross_span": span_features.SPAN_FEATURES,
+    }
+    for name, features in expected.items():
+        if getattr(models, name).features != features:
+            raise ValueError(
+                f"The reader's {name} model was trained on other features than the code "
+                "builds; retrain it (train/train_reader.py)."
+            )
+    return models
 
 
 def fuse(logits: np.ndarray, leaders: list[int], found: np.ndarray, weight: float) -> np.ndarray:
@@ -246,8 +234,3 @@ def _split(score: Callable[[np.ndarray], np.ndarray], tables: list[np.ndarray]) 
     if not sum(len(t) for t in tables):
         return [np.zeros(0) for _ in tables]
     return np.split(score(np.vstack(tables)), np.cumsum([len(t) for t in tables])[:-1])
-
-
-def plain_terms(text: str) -> set[str]:
-    """Unstemmed content words, for matching against the raw text of a sentence."""
-    return {t for t in (m.group().lower() for m in _TERM.finditer(text)) if t not in STOPWORDS}

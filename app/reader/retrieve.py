@@ -12,6 +12,7 @@ import numpy as np
 import Stemmer
 
 from app.archive.store import Index
+from app.reader.question import Question
 
 logger = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
@@ -37,35 +38,37 @@ class Fusion:
     depth: int = 100
 
 
+def lexical_bm25(index: Index) -> bm25s.BM25:
+    """BM25 over the chunks' text (stemmed, bm25s's English stopwords left out)."""
+    bm25 = bm25s.BM25()
+    if index.chunks:
+        tokenizer = bm25s.tokenization.Tokenizer(stopwords="en", stemmer=Stemmer.Stemmer("english"))
+        tokens = tokenizer.tokenize(
+            [c.context for c in index.chunks], show_progress=False, return_as="tuple"
+        )
+        bm25.index(tokens, show_progress=False)
+    return bm25
+
+
 class Retriever:
     """Holds the lexical index beside the dense one; built once per loaded index."""
 
-    def __init__(self, index: Index, fusion: Fusion | None = None) -> None:
+    def __init__(
+        self, index: Index, fusion: Fusion | None = None, bm25: bm25s.BM25 | None = None
+    ) -> None:
+        """`bm25`: the index's BM25, as `lexical_bm25` built it, when saved beside it."""
         self.index = index
         self.fusion = fusion or Fusion()
-        self.tokenizer = bm25s.tokenization.Tokenizer(
-            stopwords="en", stemmer=Stemmer.Stemmer("english")
-        )
-        self.bm25 = bm25s.BM25()
-        if index.chunks:
-            tokens = self.tokenizer.tokenize(
-                [c.context for c in index.chunks], show_progress=False, return_as="tuple"
-            )
-            self.bm25.index(tokens, show_progress=False)
-        self.vocab = self.tokenizer.get_vocab_dict()
-        self.stems = {i: stem for stem, i in self.vocab.items()}
+        self.bm25 = bm25 if bm25 is not None else lexical_bm25(index)
+        # The stems BM25 knows ("" stands for a chunk with no words and matches nothing).
+        self.vocab = frozenset(getattr(self.bm25, "vocab_dict", None) or ()) - {""}
         self.chunk_passage = np.array(
             [index.passage_rows[(c.file, c.paragraph)] for c in index.chunks], dtype=np.int64
         )
 
-    def bm25_scores(self, question: str) -> np.ndarray:
+    def bm25_scores(self, question: Question) -> np.ndarray:
         """BM25 score of every chunk (zeros when no question word is in the archive)."""
-        # Token ids, mapped back through our own table: bm25s's decode() rebuilds its reverse
-        # vocabulary on every call, which cost 14 ms a question.
-        ids = self.tokenizer.tokenize(
-            [question], update_vocab=False, return_as="ids", show_progress=False
-        )[0]
-        known = [self.stems[i] for i in ids if self.stems.get(i)]
+        known = [t for t in question.bm25_terms if t in self.vocab]
         if not known or not self.index.chunks:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
@@ -83,7 +86,7 @@ class Retriever:
         return ids[0][ids[0] >= 0].astype(np.int64)
 
     def search(
-        self, question: str, query: np.ndarray, *, k: int, method: Method = "hybrid"
+        self, question: Question, query: np.ndarray, *, k: int, method: Method = "hybrid"
     ) -> list[Candidate]:
         """The k best passages; a passage scores as its best chunk. Equal scores go to the
         lower passage row, and within a passage to the lower chunk row."""

@@ -152,7 +152,8 @@ def features(
     )
     rows = np.zeros((len(spans), len(SPAN_FEATURES)), dtype=np.float32)
     focus, ask_index, base = question.focus, ASK_NAMES.index(question.ask), passage.start
-    columns: list[int] = []
+    values: list[list[float]] = []
+    crosses: list[int] = []
     for i, (start, end, label) in enumerate(spans):
         first = bisect.bisect_left(words.starts, start)
         last = max(bisect.bisect_right(words.ends, end) - 1, first)
@@ -216,9 +217,11 @@ def features(
             ),
             "sentence_stems": len(hits) / max(len(question.terms), 1),
         }
-        columns = columns or _columns(named)
-        rows[i, columns] = list(named.values())
-        rows[i, _COLUMN[f"{question.ask}x{label}"]] = 1.0
+        values.append(list(named.values()))
+        crosses.append(_COLUMN[f"{question.ask}x{label}"])
+    if values:  # one assignment for the table: a row at a time cost a third of the time
+        rows[:, _columns(named)] = values
+        rows[np.arange(len(spans)), crosses] = 1.0
     return rows
 
 

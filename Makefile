@@ -57,16 +57,16 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache
 	find $(INDEX_DIR) -mindepth 1 -not -name README.md -exec rm -rf {} +
 
-# Benchmarks (README, "Performance"): `make bench`, or `make bench ARGS=--quick` for a small run.
+# Benchmarks (docs/performance.md): `make bench`, or `make bench ARGS=--quick` for a small run.
 # Prefers wrk, from Debian (apt-get install -y wrk); bench/loadgen.py stands in without it.
 bench: install-dev
 	@command -v wrk >/dev/null || echo "wrk not found (apt-get install -y wrk): using bench/loadgen.py instead"
 	$(BIN)/python -m bench.run $(ARGS)
 
-# Retrain the reader's models on SQuAD dev.jsonl (README, "Quality"); ARGS=--holdout measures.
+# Retrain the reader's models on SQuAD dev.jsonl (CONTRIBUTING.md); ARGS=--holdout measures.
 train: install-dev
 	$(BIN)/python -m train.train_reader $(ARGS)
 
-# 60 s at concurrency 32 against a server on loopback (README, "Soak", has the figures).
+# 60 s at concurrency 32 against a server on loopback (docs/reliability.md has the figures).
 soak: install-dev
 	$(BIN)/python -m bench.soak --seconds 60 --concurrency 32

@@ -89,10 +89,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024 * 1024
     # Above the upload limit, so multipart framing around a 2 MB article still gets through.
     max_body_bytes: int = 3 * 1024 * 1024
-    # Per client, on /ask, the form and the integrations; 0 turns it off. Generous by default
-    # so benchmarks and test suites from one address are not throttled; tighten in production.
+    # Per client (an IPv4 address or an IPv6 /64), on /ask, the form and the integrations,
+    # counted across all of one server's workers; 0 turns it off. Generous by default so
+    # benchmarks and test suites from one address are not throttled; tighten in production.
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 600
+    # Clients tracked at once, in a fixed table (24 bytes each, shared by the workers); when it
+    # is full a newcomer takes the place of the least throttled (app/rate_limit.py).
+    rate_limit_clients: int = Field(default=65_536, ge=8)
     # Browser origins allowed to call the API; empty means no CORS headers at all.
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"

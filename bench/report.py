@@ -112,6 +112,9 @@ def markdown(results: dict) -> str:
             if isinstance(v, dict)
         ]
         lines += _table(["step", "p50 ms", "p95 ms", "p99 ms"], rows)
+        if "rate_limit_check_us" in floors:
+            check = floors["rate_limit_check_us"]
+            lines += ["", f"A rate-limit check (the table the workers share): {check} µs."]
     runs = _get(results, "http", "result", "runs")
     if runs:
         http = _get(results, "http", "result")

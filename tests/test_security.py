@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from app.config import Settings
 from app.main import create_app
 from app.security import is_limited
 from app.telemetry import JsonFormatter
-from tests.servers import TOKEN
+from tests.servers import ROOT, TOKEN
 
 
 def app_client(settings: Settings, embedder: Embedder, **changes: Any) -> TestClient:
@@ -132,3 +133,16 @@ def test_metrics_count_requests_by_route_and_describe_the_index(client: TestClie
     assert "newsroom_http_request_duration_seconds_bucket" in text
     assert "newsroom_index_documents 2.0" in text
     assert "newsroom_index_chunks" in text and "newsroom_index_built_timestamp_seconds" in text
+
+
+def test_the_starlette_pin_admits_only_releases_with_the_body_limit_middleware() -> None:
+    """RequestBodyLimitMiddleware came with Starlette 1.6.0; an older one fails at import."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = [Requirement(d) for d in project["dependencies"] if Requirement(d).name == "starlette"]
+    assert len(pins) == 1
+    assert pins[0].specifier.contains(version("starlette"))
+    assert not pins[0].specifier.contains("1.5.1") and not pins[0].specifier.contains("2.0")

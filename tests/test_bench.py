@@ -3,10 +3,19 @@ checked here: benchmarks are scripts, not timed tests)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
+
+from bench import http_load, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +39,53 @@ def test_the_quick_benchmark_writes_results_a_report_and_a_plot(tmp_path: Path, 
     assert results["sections"]["floors"]["result"]["floor_p50_ms"] > 0
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")
     assert (tmp_path / "latency_vs_size.png").stat().st_size > 1000
+
+
+class _Stalling(BaseHTTPRequestHandler):
+    """POST /ask: every 4th request stalls past the client's timeout, every 5th fails."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as the service's clients use it
+    count = itertools.count(1)
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        n = next(self.count)
+        if n % 4 == 0:
+            time.sleep(1.0)
+        status = 500 if n % 5 == 0 else 200
+        body = b'{"answers": []}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # the client gave up on a stalled answer: the write fails, as it should
+
+
+@pytest.fixture
+def stalling_url() -> Iterator[str]:
+    server = _QuietServer(("127.0.0.1", 0), _Stalling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_load_run_counts_timeouts_and_errors_and_the_report_flags_it(stalling_url: str):
+    run = http_load.wrk(stalling_url, ["Who?"], connections=2, seconds=2, timeout_s=0.3)
+    assert run["requests"] > 0 and run["timeouts"] > 0 and run["non_2xx"] > 0
+    assert run["errors"] == run["timeouts"] + run["socket_errors"] + run["non_2xx"]
+    section = {"command": "test", "ran_at": "now", "seconds": 2, "result": {"runs": [run]}}
+    section["machine"] = {"load_average_at_start": [0.0, 0.0, 0.0]}
+    text = report.markdown({"sections": {"http": section}})
+    assert f"**{run['errors']} errors** ({run['timeouts']} timeouts" in text
+    assert "Some runs had errors" in text

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import ROOT, python
+from bench.processes import cpu_seconds, processes, rss_mb
 
 LUA = """
 local bodies = { %s }
@@ -74,35 +75,6 @@ def server(index_dir: Path, env: dict[str, str], timeout: float = 120) -> Iterat
         process.terminate()
         process.wait(timeout=30)
         log.close()
-
-
-def processes(pid: int) -> list[int]:
-    """The server and its worker processes (`python -m app serve` runs one per core)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return [pid]
-    return [pid, *(q for c in children for q in processes(int(c)))]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of the server and all its workers."""
-    total = 0
-    for p in processes(pid):
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return round(total / 1024, 1)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the server and its workers have used so far: its cost per request,
-    unlike its latency, hardly depends on what else the shared machine is doing."""
-    total = 0
-    for p in processes(pid):
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(

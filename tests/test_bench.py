@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -15,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import http_load, report
+from app.config import Settings
+from app.serve import worker_count
+from bench import http_load, processes, report, soak
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,3 +93,39 @@ def test_a_load_run_counts_timeouts_and_errors_and_the_report_flags_it(stalling_
     text = report.markdown({"sections": {"http": section}})
     assert f"**{run['errors']} errors** ({run['timeouts']} timeouts" in text
     assert "Some runs had errors" in text
+
+
+PARENT = """
+import subprocess, sys, time
+hold = "import time; kept = bytearray(40 * 2**20); time.sleep(120)"
+children = [subprocess.Popen([sys.executable, "-c", hold]) for _ in range(2)]
+time.sleep(120)
+"""
+
+
+def test_a_server_s_memory_is_the_sum_over_its_process_tree() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            tree = processes.memory(parent.pid)
+            if len(tree) == 3 and all(m.rss_mb >= 40 for m in tree[1:]):
+                break
+            time.sleep(0.1)
+        assert [m.pid for m in tree][0] == parent.pid and len(tree) == 3
+        assert all("bytearray" in m.command for m in tree[1:])
+        # The parent alone, all --pid used to read, holds none of its children's 80 MB.
+        assert processes.rss_mb(parent.pid) >= tree[0].rss_mb + 80
+    finally:
+        for pid in processes.processes(parent.pid)[1:]:
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
+
+
+def test_the_soak_s_own_server_runs_what_serve_runs_by_default() -> None:
+    settings = soak.own_server_settings(None, None)
+    assert settings.backend == Settings().backend
+    assert settings.workers == worker_count(Settings())
+    asked = soak.own_server_settings("onnx-int8", 3)
+    assert (asked.backend, asked.workers) == ("onnx-int8", 3)

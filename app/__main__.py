@@ -45,16 +45,16 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from app.api import AskRequest, ask_response
+    from app.api import AskRequest, ask_response, within_limits
     from app.archive.embed import load_embedder
     from app.live import Archive
     from app.reader.linear import load_models
 
-    question = AskRequest(question=args.question, top_k=args.top_k).question
+    asked = within_limits(AskRequest(question=args.question, top_k=args.top_k), settings)
     models = load_models(compiled_dir=settings.trees_dir)
     archive = Archive(Path(args.index_dir), load_embedder(settings), models)
     archive.load()
-    result = archive.reader.ask(question, top_k=args.top_k)
+    result = archive.reader.ask(asked.question, top_k=asked.top_k)
     if args.json:
         print(ask_response(result).model_dump_json(indent=2))
         return 0
@@ -78,7 +78,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    settings_index = str(get_settings().index_dir)
+    settings = get_settings()
+    settings_index = str(settings.index_dir)
     root = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
@@ -91,7 +92,8 @@ def parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask the archive a question")
     ask.add_argument("question")
     ask.add_argument("--index-dir", default=settings_index)
-    ask.add_argument("--top-k", type=int, default=3, choices=range(1, 11), metavar="N")
+    top_k = f"how many answers (default {settings.default_top_k}, at most {settings.max_top_k})"
+    ask.add_argument("--top-k", type=int, metavar="N", help=top_k)
     ask.add_argument("--json", action="store_true", help="print the /ask response body")
     ask.set_defaults(run=_ask)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
@@ -10,14 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from app.config import Settings
-from app.errors import DocumentNotFound
+from app.errors import BadQuestion, DocumentNotFound
 from app.live import Archive
 from app.reader.answer import Answer, Result
 
 router = APIRouter()
-
-MAX_QUESTION = 500
-MAX_TOP_K = 10
 
 
 # Async: a dependency that only reads app.state needs no threadpool hop (a sync one gets one).
@@ -35,9 +33,18 @@ ArchiveDep = Annotated[Archive, Depends(get_archive)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
+# The limits are settings (max_question_chars, default_top_k, max_top_k), so they are checked
+# against the running service's settings in within_limits, not fixed in the schema.
 class AskRequest(BaseModel):
-    question: str = Field(description="1 to 500 characters after trimming.")
-    top_k: int = Field(3, ge=1, le=MAX_TOP_K, description="How many answers, 1 to 10.")
+    question: str = Field(
+        description="1 to NEWSROOM_MAX_QUESTION_CHARS (500 by default) characters after trimming."
+    )
+    top_k: int | None = Field(
+        None,
+        ge=1,
+        description="How many answers: NEWSROOM_DEFAULT_TOP_K (3) unless given, at most "
+        "NEWSROOM_MAX_TOP_K (10).",
+    )
 
     @field_validator("question")
     @classmethod
@@ -45,11 +52,29 @@ class AskRequest(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("the question is empty; ask something, e.g. 'Who pays Kosovo?'")
-        if len(value) > MAX_QUESTION:
-            raise ValueError(
-                f"the question is {len(value)} characters; the limit is {MAX_QUESTION}"
-            )
         return value
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question the service takes, and how many answers to give."""
+
+    question: str
+    top_k: int
+
+
+def within_limits(body: AskRequest, settings: Settings) -> Asked:
+    """The request with top_k filled in, or BadQuestion (422) naming the limit it is over."""
+    limit = settings.max_question_chars
+    if len(body.question) > limit:
+        raise BadQuestion(
+            f"The question is {len(body.question)} characters; questions are limited to "
+            f"{limit} characters."
+        )
+    top_k = settings.default_top_k if body.top_k is None else body.top_k
+    if top_k > settings.max_top_k:
+        raise BadQuestion(f"top_k is {top_k}; it may be at most {settings.max_top_k}.")
+    return Asked(body.question, top_k)
 
 
 class CitationOut(BaseModel):
@@ -124,20 +149,22 @@ def ask_response(result: Result, base: str = "") -> AskResponse:
 
 
 @router.post("/ask", response_model=AskResponse, tags=["ask"])
-def ask(body: AskRequest, archive: ArchiveDep) -> Response:
+def ask(body: AskRequest, archive: ArchiveDep, settings: SettingsDep) -> Response:
     """Answer a question from the archive, with verbatim quotes and citations."""
-    return json_response(ask_response(archive.reader.ask(body.question, top_k=body.top_k)))
+    asked = within_limits(body, settings)
+    return json_response(ask_response(archive.reader.ask(asked.question, top_k=asked.top_k)))
 
 
 @router.get("/ask", response_model=AskResponse, tags=["ask"])
 def ask_get(
     archive: ArchiveDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(description="The question.")],
-    top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 3,
+    top_k: Annotated[int | None, Query(ge=1, description="As in POST /ask.")] = None,
 ) -> Response:
     """The same as POST /ask, for links and quick checks."""
-    body = AskRequest(question=q, top_k=top_k)
-    return json_response(ask_response(archive.reader.ask(body.question, top_k=body.top_k)))
+    asked = within_limits(AskRequest(question=q, top_k=top_k), settings)
+    return json_response(ask_response(archive.reader.ask(asked.question, top_k=asked.top_k)))
 
 
 @router.get("/documents", response_model=list[DocumentOut], tags=["documents"])

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PROJECT = Path(__file__).resolve().parent.parent  # where exported ONNX graphs are cached
@@ -56,9 +56,11 @@ class Settings(BaseSettings):
     # auto = exact (flat) below 100k chunks, IVF-PQ above; chosen when the index is built.
     index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
 
-    default_top_k: int = 3
-    max_top_k: int = 10
-    max_question_chars: int = 500
+    # What /ask, the form, the CLI and chat take: answers given unless top_k says otherwise,
+    # the most top_k may ask for (over it: 422), and the longest question (chat cuts it there).
+    default_top_k: int = Field(default=3, ge=1)
+    max_top_k: int = Field(default=10, ge=1)
+    max_question_chars: int = Field(default=500, ge=1)
 
     # Integrations: each is off (404) until its secret is set.
     slack_signing_secret: str | None = Field(
@@ -89,14 +91,26 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024 * 1024
     # Above the upload limit, so multipart framing around a 2 MB article still gets through.
     max_body_bytes: int = 3 * 1024 * 1024
-    # Per client, on /ask, the form and the integrations; 0 turns it off. Generous by default
-    # so benchmarks and test suites from one address are not throttled; tighten in production.
+    # Per client (an IPv4 address or an IPv6 /64), on /ask, the form and the integrations,
+    # counted across all of one server's workers; 0 turns it off. Generous by default so
+    # benchmarks and test suites from one address are not throttled; tighten in production.
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 600
+    # Clients tracked at once, in a fixed table (24 bytes each, shared by the workers); when it
+    # is full a newcomer takes the place of the least throttled (app/rate_limit.py).
+    rate_limit_clients: int = Field(default=65_536, ge=8)
     # Browser origins allowed to call the API; empty means no CORS headers at all.
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> Settings:
+        if self.default_top_k > self.max_top_k:
+            raise ValueError(
+                f"default_top_k {self.default_top_k} is over max_top_k {self.max_top_k}"
+            )
+        return self
 
     @property
     def trees_dir(self) -> Path | None:

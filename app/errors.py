@@ -4,7 +4,7 @@ NewsroomError
 ├── IndexNotReady      503  no index loaded yet
 ├── DocumentNotFound   404  unknown article (or a path trick)
 ├── BadDocument        422  an article that cannot be read or indexed
-├── BadQuestion        422  a question the service cannot take
+├── BadQuestion        422  a question over the service's limits (length, top_k)
 ├── IndexMismatch           index built by another model or chunking; refuses to load
 ├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
 ├── Unauthorized       401  a write without the right bearer token

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hmac
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -22,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import Unauthorized, WritesDisabled
+from app.rate_limit import RateLimiter
 
 PAGE_POLICY = (
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
@@ -64,53 +62,24 @@ WriterDep = Depends(require_writer)
 # --- rate limit -----------------------------------------------------------------------------
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
-class RateLimiter:
-    """A token bucket per client: `burst` requests at once, refilled at `per_minute`."""
-
-    MAX_CLIENTS = 10_000
-
-    def __init__(
-        self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(max(burst, 1))
-        self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
-
-    def take(self, client: str) -> float:
-        """0 if the client may go ahead now, else the seconds until it may."""
-        now = self.clock()
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            self._forget_idle(now)
-            bucket = self._buckets[client] = _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
-        bucket.stamp = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.rate
-
-    def _forget_idle(self, now: float) -> None:
-        """Bound the memory a crowd of addresses can take: drop buckets that refilled."""
-        if len(self._buckets) < self.MAX_CLIENTS:
-            return
-        full = self.burst / self.rate
-        self._buckets = {k: b for k, b in self._buckets.items() if now - b.stamp < full}
-
-
 def is_limited(scope: Scope) -> bool:
     """The routes that do real work per request: /ask, the form with a question, chat."""
     path: str = scope["path"]
     if path in LIMITED_PATHS or path.startswith(LIMITED_PREFIXES):
         return True
     return path == "/" and b"q=" in scope.get("query_string", b"")
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """The limit counted per client across the server: `serve`'s workers share one table in
+    their runtime folder; a process on its own keeps its table in its own memory."""
+    shared = settings.runtime_dir / "rate-limit" if settings.runtime_dir else None
+    return RateLimiter(
+        settings.rate_limit_per_minute,
+        settings.rate_limit_burst,
+        clients=settings.rate_limit_clients,
+        path=shared,
+    )
 
 
 class RateLimit:
@@ -180,6 +149,5 @@ def install(app: FastAPI, settings: Settings) -> None:
         )
     app.add_middleware(SecurityHeaders)
     if settings.rate_limit_per_minute > 0:
-        limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        app.add_middleware(RateLimit, limiter=limiter)
+        app.add_middleware(RateLimit, limiter=rate_limiter(settings))
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)

@@ -7,14 +7,15 @@ the same port with SO_REUSEPORT, and the kernel spreads new connections across t
 own --workers shares one socket instead, and whichever worker wakes first accepts every
 waiting connection: in the benchmark, all 16 keep-alive connections often went to one worker.
 
-Writes stay consistent across workers through the index folder (store.writing, Archive.reader).
+Writes stay consistent across workers through the index folder (store.writing, Archive.reader);
+the per-client rate limit counts each client once, in a table in the run's runtime folder
+(app/rate_limit.py).
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import math
 import multiprocessing
 import os
 import signal
@@ -66,15 +67,9 @@ def run(settings: Settings, host: str, port: int) -> int:
 
 
 def per_worker(settings: Settings, workers: int) -> Settings:
-    """Each worker's settings: its share of the cores for the model, and of the rate limit (a
-    client's connections land on any worker)."""
-    return settings.model_copy(
-        update={
-            "threads": settings.threads or max(1, cores() // workers),
-            "rate_limit_per_minute": math.ceil(settings.rate_limit_per_minute / workers),
-            "rate_limit_burst": math.ceil(settings.rate_limit_burst / workers),
-        }
-    )
+    """Each worker's settings: its share of the cores for the model. The rate limit is not
+    shared out: the workers count every client in one table (app/rate_limit.py)."""
+    return settings.model_copy(update={"threads": settings.threads or max(1, cores() // workers)})
 
 
 def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:

@@ -1,8 +1,11 @@
 """The floors /ask cannot beat, measured on the same index: one question's embedding by
-sentence-transformers' own encode, one raw FAISS search, and one raw bm25s query."""
+sentence-transformers' own encode, one raw FAISS search, and one raw bm25s query; and what the
+rate limit adds to each request."""
 
 from __future__ import annotations
 
+import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import torch
 from app.archive import store
 from app.archive.embed import OnnxEmbedder, SentenceTransformerEmbedder
 from app.config import Settings
+from app.rate_limit import RateLimiter
 from bench.common import percentiles
 
 
@@ -61,7 +65,24 @@ def run(index_dir: Path, questions: list[str], settings: Settings) -> dict[str, 
         "faiss_search": percentiles(search),
         "bm25": bm25,
         "floor_p50_ms": round(p50, 2),
+        "rate_limit_check_us": rate_limit_check_us(),
     }
+
+
+def rate_limit_check_us(batches: int = 20, batch: int = 1000) -> float:
+    """One rate-limit check on the table serve's workers share (lock, hash, read and write a
+    slot), 1000 clients in turn: the median over batches, in microseconds."""
+    clients = [f"10.0.{n // 256}.{n % 256}" for n in range(1000)]
+    with tempfile.TemporaryDirectory() as folder:
+        limiter = RateLimiter(600, 600, path=Path(folder, "rate-limit"))
+        times = []
+        for _ in range(batches):
+            began = time.perf_counter()
+            for n in range(batch):
+                limiter.take(clients[n % len(clients)])
+            times.append((time.perf_counter() - began) / batch)
+        limiter.close()
+    return round(statistics.median(times) * 1e6, 2)
 
 
 def _bm25_floor(index: store.Index, questions: list[str]) -> dict[str, float]:

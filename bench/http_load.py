@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import ROOT, python
+from bench.processes import cpu_seconds, processes, rss_mb
 
 LUA = """
 local bodies = { %s }
@@ -32,9 +33,9 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'RESULT {"requests": %%d, "duration_us": %%d, "socket_errors": %%d, "non_2xx": %%d, ' ..
-    '"p50_us": %%d, "p95_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    'RESULT {"requests": %%d, "duration_us": %%d, "socket_errors": %%d, "timeouts": %%d, ' ..
+    '"non_2xx": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write, e.timeout, e.status,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end
 """
@@ -76,67 +77,45 @@ def server(index_dir: Path, env: dict[str, str], timeout: float = 120) -> Iterat
         log.close()
 
 
-def processes(pid: int) -> list[int]:
-    """The server and its worker processes (`python -m app serve` runs one per core)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return [pid]
-    return [pid, *(q for c in children for q in processes(int(c)))]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of the server and all its workers."""
-    total = 0
-    for p in processes(pid):
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return round(total / 1024, 1)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the server and its workers have used so far: its cost per request,
-    unlike its latency, hardly depends on what else the shared machine is doing."""
-    total = 0
-    for p in processes(pid):
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def wrk(url: str, questions: list[str], *, connections: int, seconds: float) -> dict:
+def wrk(
+    url: str, questions: list[str], *, connections: int, seconds: float, timeout_s: float = 10
+) -> dict:
     """One load run (wrk, or bench/loadgen.py where wrk is missing): requests/s and latency
-    percentiles in milliseconds."""
+    percentiles in milliseconds of the requests answered, and how many were not: timeouts,
+    socket errors and error statuses are counted, and `errors` sums them."""
     suffix = ".lua" if shutil.which("wrk") else ".json"
     with tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False) as script:
         if suffix == ".lua":
             bodies = ", ".join(f"[==[{json.dumps({'question': q})}]==]" for q in questions)
             script.write(LUA % bodies)
-            command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
-            command += ["-s", script.name, url]
+            command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+            command += ["--timeout", f"{timeout_s}s", "-s", script.name, url]
         else:
             json.dump(questions, script)
             command = [python(), "-m", "bench.loadgen", url, script.name]
-            command += [str(connections), str(seconds)]
+            command += [str(connections), str(seconds), str(timeout_s)]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, check=True, timeout=seconds + 60, cwd=ROOT
         )
-        out = done.stdout
     finally:
         os.unlink(script.name)
-    raw = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    raw = json.loads(done.stdout.split("RESULT ", 1)[1].splitlines()[0])
+    return {"generator": "wrk" if suffix == ".lua" else "bench.loadgen"} | figures(raw, connections)
+
+
+def figures(raw: dict, connections: int) -> dict:
+    """A generator's RESULT line as the report's row."""
+    failed = {k: raw.get(k, 0) for k in ("timeouts", "socket_errors", "non_2xx")}
     return {
-        "generator": "wrk" if suffix == ".lua" else "bench.loadgen",
         "concurrency": connections,
         "requests": raw["requests"],
         "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
         "p50_ms": raw["p50_us"] / 1000,
         "p95_ms": raw["p95_us"] / 1000,
         "p99_ms": raw["p99_us"] / 1000,
-        "errors": raw["socket_errors"] + raw["non_2xx"],
-        "non_2xx": raw["non_2xx"],
+        "errors": sum(failed.values()),
+        **failed,
     }
 
 

@@ -2,8 +2,10 @@
 
     python -m bench.soak --url http://127.0.0.1:8000 --pid PID --seconds 60 --concurrency 32
 
-or `make soak` (starts its own server on a copy of the seeds). Prints requests, errors,
-latency percentiles and the server's resident memory after warm-up and at the end.
+or `make soak` (starts its own `python -m app serve`, with the default backend and worker count
+unless --backend/--workers say otherwise, on a copy of the seeds). Prints requests, errors,
+latency percentiles and the server's resident memory after warm-up and at the end: the sum over
+PID and every process below it (serve's workers), and each process's own.
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import get_args
 
 import httpx
+
+from app.config import Settings
+from app.serve import worker_count
+from bench.processes import ProcessMemory, memory, rss_mb
 
 QUESTIONS = (
     "Who pays Kosovo?",
@@ -42,18 +49,12 @@ class Figures:
     rss_end_mb: float
     rss_max_mb: float
     error_kinds: tuple[str, ...]
+    rss_start_by_process: tuple[ProcessMemory, ...] = ()
+    rss_end_by_process: tuple[ProcessMemory, ...] = ()
 
     @property
     def rss_growth(self) -> float:
         return (self.rss_end_mb - self.rss_start_mb) / self.rss_start_mb
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise ValueError(f"no VmRSS for pid {pid}")
 
 
 def requests_mix() -> itertools.cycle[tuple[str, dict[str, str]]]:
@@ -104,11 +105,13 @@ async def _run(
 def soak(url: str, pid: int, *, seconds: float, concurrency: int, warmup: float = 3) -> Figures:
     """Warm up (the first requests load lazy state), then measure."""
     asyncio.run(_run(url, warmup, concurrency, pid, []))
-    start = rss_mb(pid)
+    at_start = tuple(memory(pid))
+    start = sum(m.rss_mb for m in at_start)
     samples = [start]
     began = time.monotonic()
     latencies, errors = asyncio.run(_run(url, seconds, concurrency, pid, samples))
-    samples.append(rss_mb(pid))
+    at_end = tuple(memory(pid))
+    samples.append(sum(m.rss_mb for m in at_end))
     ordered = sorted(latencies) or [0.0]
     return Figures(
         seconds=round(time.monotonic() - began, 1),
@@ -121,6 +124,8 @@ def soak(url: str, pid: int, *, seconds: float, concurrency: int, warmup: float 
         rss_end_mb=round(samples[-1], 1),
         rss_max_mb=round(max(samples), 1),
         error_kinds=tuple(sorted(set(errors))[:10]),
+        rss_start_by_process=at_start,
+        rss_end_by_process=at_end,
     )
 
 
@@ -130,24 +135,41 @@ def main() -> None:
     parser.add_argument("--pid", type=int, help="server pid (default: start one on the seeds)")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--concurrency", type=int, default=32)
+    backends = get_args(Settings.model_fields["backend"].annotation)
+    default = f"of the server it starts (default {Settings().backend}, the settings')"
+    parser.add_argument("--backend", choices=backends, help=default)
+    parser.add_argument("--workers", type=int, help="of the server it starts (default: serve's)")
     args = parser.parse_args()
     if args.pid:
         figures = soak(args.url, args.pid, seconds=args.seconds, concurrency=args.concurrency)
+        server = {}
     else:
-        figures = _soak_own_server(args.seconds, args.concurrency)
-    print(json.dumps(asdict(figures) | {"rss_growth": round(figures.rss_growth, 4)}, indent=1))
+        settings = own_server_settings(args.backend, args.workers)
+        figures = _soak_own_server(settings, seconds=args.seconds, concurrency=args.concurrency)
+        server = {"backend": settings.backend, "workers": settings.workers}
+    growth = {"rss_growth": round(figures.rss_growth, 4)}
+    print(json.dumps(asdict(figures) | server | growth, indent=1))
 
 
-def _soak_own_server(seconds: float, concurrency: int) -> Figures:
+def own_server_settings(backend: str | None, workers: int | None) -> Settings:
+    """What `python -m app serve` runs with no options (the settings' backend, serve's worker
+    count), but for what was asked for."""
+    settings = Settings()
+    update = {"backend": backend} if backend else {}
+    return settings.model_copy(update=update | {"workers": workers or worker_count(settings)})
+
+
+def _soak_own_server(settings: Settings, *, seconds: float, concurrency: int) -> Figures:
     import tempfile
 
-    from app.archive.embed import SentenceTransformerEmbedder
-    from app.config import Settings
+    from app.archive.embed import load_embedder
     from tests.servers import make_archive, start_server
 
     with tempfile.TemporaryDirectory() as tmp:
-        embedder = SentenceTransformerEmbedder(Settings().model_path)
-        server = start_server(make_archive(Path(tmp), embedder))
+        # Embedded by the backend that will answer (an int8 index needs int8 queries).
+        index_dir = make_archive(Path(tmp), load_embedder(settings))
+        env = {"NEWSROOM_BACKEND": settings.backend}
+        server = start_server(index_dir, workers=settings.workers, **env)
         try:
             return soak(server.url, server.process.pid, seconds=seconds, concurrency=concurrency)
         finally:

@@ -62,9 +62,9 @@ def test_question_is_trimmed(client):
     [
         ({"question": ""}, "empty"),
         ({"question": "   \n\t"}, "empty"),
-        ({"question": "x" * 501}, "limit is 500"),
+        ({"question": "x" * 501}, "limited to 500 characters"),
         ({"question": DENMARK, "top_k": 0}, "top_k"),
-        ({"question": DENMARK, "top_k": 11}, "top_k"),
+        ({"question": DENMARK, "top_k": 11}, "top_k is 11; it may be at most 10"),
         ({"question": DENMARK, "top_k": "many"}, "top_k"),
         ({}, "question"),
         ({"question": 42}, "question"),
@@ -81,6 +81,37 @@ def test_get_ask_rejects_bad_input(client, query):
     response = client.get(f"/ask?{query}")
     assert response.status_code == 422
     assert response.json()["error"]
+
+
+@pytest.fixture(scope="module")
+def tight(settings, embedder):
+    """The limits set lower than their defaults."""
+    changes = {"default_top_k": 1, "max_top_k": 4, "max_question_chars": 40}
+    with TestClient(create_app(settings.model_copy(update=changes), embedder=embedder)) as c:
+        yield c
+
+
+def test_ask_gives_default_top_k_answers_and_refuses_more_than_max_top_k(tight):
+    assert len(tight.post("/ask", json={"question": DENMARK}).json()["answers"]) == 1
+    assert len(tight.get("/ask", params={"q": DENMARK}).json()["answers"]) == 1
+    assert len(tight.post("/ask", json={"question": DENMARK, "top_k": 4}).json()["answers"]) > 1
+    for response in (
+        tight.post("/ask", json={"question": DENMARK, "top_k": 5}),
+        tight.get("/ask", params={"q": DENMARK, "top_k": 5}),
+    ):
+        assert response.status_code == 422
+        assert response.json()["error"] == "top_k is 5; it may be at most 4."
+
+
+def test_ask_refuses_a_question_over_max_question_chars(tight):
+    response = tight.post("/ask", json={"question": "x" * 41})
+    assert response.status_code == 422
+    assert "limited to 40 characters" in response.json()["error"]
+
+
+def test_settings_refuse_a_default_top_k_over_the_max():
+    with pytest.raises(ValueError, match="over max_top_k"):
+        Settings(default_top_k=5, max_top_k=4)
 
 
 def test_malformed_json_is_a_400_not_a_500(client):

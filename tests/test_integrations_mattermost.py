@@ -108,3 +108,13 @@ def test_header_token_alone_is_enough(client: TestClient) -> None:
 def test_oversized_body_is_refused(client: TestClient) -> None:
     response = client.post(URL, data=slash(text="x" * 70_000), headers=AUTH)
     assert response.status_code == 413
+
+
+def test_chat_picks_its_answers_from_default_top_k(
+    client: TestClient, settings: Settings, embedder
+) -> None:
+    """Two sources disagree on Denmark's payment; with one answer asked for, one is shown."""
+    assert client.post(URL, data=slash(), headers=AUTH).json()["text"].count("](") == 2
+    one = settings.model_copy(update={"mattermost_token": MATTERMOST_TOKEN, "default_top_k": 1})
+    with TestClient(create_app(one, embedder=embedder)) as narrow:
+        assert narrow.post(URL, data=slash(), headers=AUTH).json()["text"].count("](") == 1

@@ -1,3 +1,8 @@
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+
+
 def test_the_form_works_without_javascript(client):
     page = client.get("/")
     assert page.status_code == 200
@@ -56,3 +61,15 @@ def test_pages_are_mobile_friendly(client):
 def test_monitors_can_probe_the_front_page_and_health_with_head(client):
     assert client.head("/").status_code == 200
     assert client.head("/healthz").status_code == 200
+
+
+def test_the_form_follows_the_answer_and_length_settings(settings, embedder):
+    changes = {"default_top_k": 1, "max_top_k": 2, "max_question_chars": 40}
+    with TestClient(create_app(settings.model_copy(update=changes), embedder=embedder)) as c:
+        assert 'maxlength="40"' in c.get("/").text
+        page = c.get("/", params={"q": "How much did Denmark pay Kosovo?"})
+        assert page.text.count('<li class="answer">') == 1
+        over = c.get("/", params={"q": "How much did Denmark pay Kosovo?", "top_k": 3})
+        assert over.status_code == 422 and "top_k is 3; it may be at most 2." in over.text
+        long = c.get("/", params={"q": "x" * 41})
+        assert long.status_code == 422 and "limited to 40 characters" in long.text

@@ -61,10 +61,11 @@ def question(text: str, max_chars: int) -> str:
     return _SPACE.sub(" ", text).strip()[:max_chars]
 
 
-def start_ask(archive: Archive, text: str) -> asyncio.Task[Result]:
+def start_ask(archive: Archive, text: str, *, top_k: int) -> asyncio.Task[Result]:
     """ask() in a worker thread, as a task: callers may stop waiting while it carries on."""
-    return asyncio.ensure_future(run_in_threadpool(ask, archive, text))
+    return asyncio.ensure_future(run_in_threadpool(ask, archive, text, top_k=top_k))
 
 
-def ask(archive: Archive, text: str) -> Result:
-    return archive.reader.ask(text, top_k=3)
+def ask(archive: Archive, text: str, *, top_k: int) -> Result:
+    """The answers chat shows are picked from these (app/integrations/messages.py)."""
+    return archive.reader.ask(text, top_k=top_k)

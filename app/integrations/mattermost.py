@@ -72,7 +72,7 @@ async def mattermost(
         how = f"Type a question after {chat.field(data, 'command') or '/ask'}"
         return {"response_type": "ephemeral", "text": usage(how)}
     try:
-        result = await chat.start_ask(archive, text)
+        result = await chat.start_ask(archive, text, top_k=settings.default_top_k)
     except IndexNotReady:
         return {"response_type": "ephemeral", "text": UNAVAILABLE}
     return {"response_type": visibility, "text": markdown_message(result, settings.public_base_url)}

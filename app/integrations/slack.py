@@ -88,7 +88,7 @@ async def command(
         return _command_reply(
             slack_text(usage(f"Type a question after {command_name}")), "ephemeral"
         )
-    task = chat.start_ask(archive, text)
+    task = chat.start_ask(archive, text, top_k=settings.default_top_k)
     done, _ = await asyncio.wait({task}, timeout=settings.slack_answer_timeout)
     if done:
         return _command_reply(_message(task, settings), visibility)
@@ -190,6 +190,7 @@ def _mention_reply(archive: Archive, settings: Settings, mention: str) -> dict[s
     if not text:
         return slack_text(usage("Mention me with a question"))
     try:
-        return slack_message(chat.ask(archive, text), settings.public_base_url)
+        result = chat.ask(archive, text, top_k=settings.default_top_k)
     except IndexNotReady:
         return slack_text(UNAVAILABLE)
+    return slack_message(result, settings.public_base_url)

@@ -102,7 +102,7 @@ async def _reply(archive: Archive, settings: Settings, text: str) -> str:
     if not text:
         return usage("Mention me with a question")
     try:
-        result = await chat.start_ask(archive, text)
+        result = await chat.start_ask(archive, text, top_k=settings.default_top_k)
     except IndexNotReady:
         return UNAVAILABLE
     return markdown_message(result, settings.public_base_url)

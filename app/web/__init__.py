@@ -9,9 +9,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.api import MAX_QUESTION, ArchiveDep, AskRequest, indexed_file, paragraph_url
+from app.api import (
+    ArchiveDep,
+    AskRequest,
+    SettingsDep,
+    indexed_file,
+    paragraph_url,
+    within_limits,
+)
 from app.archive.corpus import parse_article, read_text
-from app.errors import BadDocument, DocumentNotFound
+from app.errors import BadDocument, BadQuestion, DocumentNotFound
 from app.reader.answer import Answer
 
 router = APIRouter(include_in_schema=False)
@@ -32,18 +39,23 @@ def highlight(answer: Answer) -> tuple[str, str, str]:
 def form(
     request: Request,
     archive: ArchiveDep,
-    q: Annotated[str, Query(max_length=10 * MAX_QUESTION)] = "",
-    top_k: Annotated[int, Query(ge=1, le=10)] = 3,
+    settings: SettingsDep,
+    q: str = "",  # its length is checked below, so that the page can say what the limit is
+    top_k: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
     """The question form; with ?q= it shows the answers under it."""
-    context: dict[str, object] = {"q": q, "error": None, "result": None, "items": []}
+    context: dict[str, object] = {
+        "q": q, "error": None, "result": None, "items": [],
+        "max_chars": settings.max_question_chars,
+    }  # fmt: skip
     status = 200
     if q.strip():
-        if len(q.strip()) > MAX_QUESTION:
-            context["error"] = f"Questions are limited to {MAX_QUESTION} characters."
-            status = 422
+        try:
+            asked = within_limits(AskRequest(question=q, top_k=top_k), settings)
+        except BadQuestion as exc:
+            context["error"], status = str(exc), exc.status_code
         else:
-            result = archive.reader.ask(AskRequest(question=q, top_k=top_k).question, top_k=top_k)
+            result = archive.reader.ask(asked.question, top_k=asked.top_k)
             context["result"] = result
             context["items"] = [
                 (a, highlight(a), paragraph_url(a.citation.file, a.citation.paragraph))

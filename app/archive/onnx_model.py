@@ -8,11 +8,10 @@ one-off export of ~10-20 s and every later one just opens the file.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from app.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -38,26 +37,15 @@ def ensure_graph(model_path: Path, cache_dir: Path, model_name: str, *, quantize
     target = graph_path(cache_dir, model_name, quantized=quantized)
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = graph_path(cache_dir, model_name, quantized=False)
+    # Written aside and renamed: two processes exporting at once both succeed.
     if not fp32.is_file():
-        _atomic(fp32, lambda tmp: _export(model_path, tmp))
+        fp32.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(fp32, lambda partial: _export(model_path, partial))
     if quantized:
-        _atomic(target, lambda tmp: _quantize(fp32, tmp))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, lambda partial: _quantize(fp32, partial))
     return target
-
-
-def _atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary name and rename: two processes exporting at once both succeed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(suffix=".onnx", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _export(model_path: Path, out: Path) -> None:

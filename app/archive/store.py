@@ -33,6 +33,7 @@ import numpy as np
 from app.archive import dense_index
 from app.archive.corpus import CHUNKING_VERSION, Chunk
 from app.errors import IndexMismatch, IndexNotReady
+from app.files import fsync_dir, write_atomically, write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -248,14 +249,18 @@ def save(index: Index, index_dir: Path) -> Path:
     stamp = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
     staging = index_dir / f".{stamp}.tmp"
     staging.mkdir()
+    # Each file is fsync'd as it is written, so the folder is whole once renamed, power cut or not.
     _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in index.chunks))
     _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in index.passages))
     _write_array(staging / "chunks.npy", index.chunk_vectors)
     _write_array(staging / "sentences.npy", index.sentence_vectors)
-    faiss.write_index(index.faiss, str(staging / "chunks.faiss"))
+    write_atomically(
+        staging / "chunks.faiss", lambda path: faiss.write_index(index.faiss, str(path))
+    )
     # The manifest goes last: a folder without one is never loaded.
     manifest = replace(index.manifest, faiss_index=index.faiss_kind)
-    _write_json(staging / "manifest.json", asdict(manifest))
+    text = json.dumps(asdict(manifest), ensure_ascii=False, indent=1)
+    write_text_atomically(staging / "manifest.json", text)
     fsync_dir(staging)
     final = index_dir / stamp
     os.replace(staging, final)
@@ -270,34 +275,21 @@ def save(index: Index, index_dir: Path) -> Path:
 
 
 def _write_jsonl(path: Path, rows: Any) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    def write(partial: Path) -> None:
+        with open(partial, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-
-def _write_json(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_atomically(path, write)
 
 
 def _write_array(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        np.save(handle, array)
-        handle.flush()
-        os.fsync(handle.fileno())
+    # np.save would add ".npy" to a name without it; a handle keeps the name as given.
+    def write(partial: Path) -> None:
+        with open(partial, "wb") as handle:
+            np.save(handle, array)
 
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in `path` durable: the directory entry is data too."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomically(path, write)
 
 
 def _remove_old_versions(index_dir: Path, *, keep: str) -> None:

@@ -1,6 +1,6 @@
 """The index on disk: FAISS + row-aligned chunk and passage metadata + manifest.
 
-Layout of an index directory::
+Layout of an index directory (version names and the swap: app/archive/versions.py)::
 
     index/current -> v-<stamp>/      symlink swapped atomically after a complete write
     index/.write.lock                flock'd by whoever writes (store.writing)
@@ -18,7 +18,6 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,10 +29,10 @@ from typing import Any
 import faiss
 import numpy as np
 
-from app.archive import dense_index
+from app.archive import dense_index, versions
 from app.archive.corpus import CHUNKING_VERSION, Chunk
 from app.errors import IndexMismatch, IndexNotReady
-from app.files import fsync_dir, write_atomically, write_text_atomically
+from app.files import write_atomically, write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -246,9 +245,7 @@ def writing(index_dir: Path) -> Iterator[None]:
 def save(index: Index, index_dir: Path) -> Path:
     """Write a new version aside, then swap the `current` link: readers never see half."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    stamp = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
-    staging = index_dir / f".{stamp}.tmp"
-    staging.mkdir()
+    staging = versions.stage(index_dir, versions.new_name(time.time_ns()))
     # Each file is fsync'd as it is written, so the folder is whole once renamed, power cut or not.
     _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in index.chunks))
     _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in index.passages))
@@ -261,17 +258,7 @@ def save(index: Index, index_dir: Path) -> Path:
     manifest = replace(index.manifest, faiss_index=index.faiss_kind)
     text = json.dumps(asdict(manifest), ensure_ascii=False, indent=1)
     write_text_atomically(staging / "manifest.json", text)
-    fsync_dir(staging)
-    final = index_dir / stamp
-    os.replace(staging, final)
-    link = index_dir / f".{CURRENT}.tmp"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(stamp)
-    os.replace(link, index_dir / CURRENT)
-    fsync_dir(index_dir)
-    _remove_old_versions(index_dir, keep=stamp)
-    return final
+    return versions.swap_in(staging, index_dir / CURRENT)
 
 
 def _write_jsonl(path: Path, rows: Any) -> None:
@@ -290,14 +277,3 @@ def _write_array(path: Path, array: np.ndarray) -> None:
             np.save(handle, array)
 
     write_atomically(path, write)
-
-
-def _remove_old_versions(index_dir: Path, *, keep: str) -> None:
-    """Drop leftovers of interrupted writes and all but the two newest versions (a reader
-    may still be loading the previous one)."""
-    for entry in index_dir.glob(".v-*.tmp"):
-        shutil.rmtree(entry, ignore_errors=True)
-    versions = sorted(e.name for e in index_dir.glob("v-*") if e.is_dir())
-    for name in versions[:-2]:
-        if name != keep:
-            shutil.rmtree(index_dir / name, ignore_errors=True)

@@ -53,7 +53,8 @@ def _export(model_path: Path, out: Path) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     logger.info("exporting %s to ONNX at %s", model_path, out)
-    # Eager attention traces to the plain MatMul/Softmax pattern ONNX Runtime knows how to fuse.
+    # Eager attention traces to plain MatMul/Softmax, a pattern ONNX Runtime's attention fusion
+    # can match (it does when told the head count; _optimise does not tell it).
     bert = AutoModel.from_pretrained(
         str(model_path), local_files_only=True, attn_implementation="eager"
     )
@@ -97,7 +98,15 @@ def _last_hidden_state_module() -> Any:
 
 
 def _optimise(path: Path) -> None:
-    """Fuse attention, layer norm and GELU into ONNX Runtime's BERT kernels, in place."""
+    """Fuse residual + layer norm (SkipLayerNormalization) and bias + GELU (BiasGelu) into ONNX
+    Runtime's kernels, in place.
+
+    Attention is not fused: given num_heads=0 and hidden_size=0 the optimizer cannot find this
+    graph's head count ("Failed to detect num_heads and hidden_size"), so each of the six
+    layers keeps its MatMul/Softmax attention, and the embeddings keep a plain layer norm.
+    Given 12 and 384 it fuses all six into Attention, and the embeddings into
+    EmbedLayerNormalization; the cached graphs are not built so.
+    """
     from onnxruntime.transformers.optimizer import optimize_model
 
     model = optimize_model(str(path), model_type="bert", num_heads=0, hidden_size=0)

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # lone question waits for no company (batch_wait_ms > 0 would make it).
     batch_wait_ms: float = 0.0
     batch_max: int = 32
+    # A question still waiting for its vectors after this long gets a 503 (a stuck model call).
+    batch_timeout_s: float = Field(default=30.0, gt=0)
     # auto = exact (flat) below 100k chunks, IVF-PQ above; chosen when the index is built.
     index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
 

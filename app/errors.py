@@ -2,6 +2,7 @@
 
 NewsroomError
 ├── IndexNotReady      503  no index loaded yet
+│   └── ModelUnavailable 503  the embedding model is shut down or gave no answer in time
 ├── DocumentNotFound   404  unknown article (or a path trick)
 ├── BadDocument        422  an article that cannot be read or indexed
 ├── BadQuestion        422  a question over the service's limits (length, top_k)
@@ -24,6 +25,11 @@ class NewsroomError(Exception):
 
 class IndexNotReady(NewsroomError):
     status_code = 503
+
+
+class ModelUnavailable(IndexNotReady):
+    """Like an unloaded index, the archive cannot answer now: callers that tell users "not
+    available, try again" (the chat integrations) say so for this too."""
 
 
 class DocumentNotFound(NewsroomError):

@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             embedder or load_embedder(settings),
             max_wait_ms=settings.batch_wait_ms,
             max_batch=settings.batch_max,
+            timeout_s=settings.batch_timeout_s,
         )
         # A write cut short by a crash is finished or undone before anyone asks.
         publish.reconcile(settings.index_dir, model)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import files
 from app.archive import store
 from app.archive.corpus import Article, corpus_files, parse_article
 from app.archive.embed import Embedder
@@ -34,8 +34,9 @@ logger = logging.getLogger(__name__)
 
 NAME = re.compile(r"[A-Za-z0-9._-]+\.(?:txt|md)")
 MAX_NAME = 200
-# Half-written files are named so corpus_files() never takes them for articles.
-PARTIAL = ".publish-{name}.{pid}.part"
+# Half-written files (app/files.py names them, so corpus_files() never takes them for articles),
+# and as releases before it named them.
+PARTIALS = (files.PARTIAL_GLOB, ".publish-*.*.part")
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ def publish(archive: Archive, article: Article, *, replace: bool) -> Outcome:
         known = index.files.get(article.file)
         if known is not None and known.sha256 == article.sha256:
             return Outcome("unchanged", article.file, known.paragraphs, len(known.chunks))
-        write_file(index.corpus_dir / article.file, article.text)
+        # The file is the old one or the new one, never half.
+        files.write_text_atomically(index.corpus_dir / article.file, article.text)
         parts = index_articles([article], archive.embedder)
         _commit(archive, revise(index, archive.embedder, put=parts))
     action = "replaced" if replace else "added"
@@ -148,20 +150,9 @@ def _commit(archive: Archive, index: Index) -> None:
     archive.use(index, store.save(index, archive.index_dir).name)
 
 
-def write_file(path: Path, text: str) -> None:
-    """Write aside, fsync, rename over: the file is the old one or the new one, never half."""
-    partial = path.with_name(PARTIAL.format(name=path.name, pid=os.getpid()))
-    with open(partial, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-    store.fsync_dir(path.parent)
-
-
 def remove_file(path: Path) -> None:
     path.unlink(missing_ok=True)
-    store.fsync_dir(path.parent)
+    files.fsync_dir(path.parent)
 
 
 # --- repair on start ------------------------------------------------------------------------
@@ -187,7 +178,7 @@ def _repair(index_dir: Path, embedder: Embedder) -> Report | None:
     if not corpus.is_dir():
         logger.warning("corpus folder %s is missing; serving the index as it is", corpus)
         return None
-    for partial in corpus.glob(PARTIAL.format(name="*", pid="*")):
+    for partial in (p for pattern in PARTIALS for p in corpus.glob(pattern)):
         partial.unlink(missing_ok=True)
     indexed = {name: info["sha256"] for name, info in manifest.files.items()}
     if _fingerprints(corpus) == indexed or _readable(corpus) == indexed:

@@ -15,6 +15,7 @@ from app.archive import store
 from app.archive.corpus import read_text
 from app.archive.embed import Embedder
 from app.config import Settings
+from app.files import partial_path, write_text_atomically
 from app.main import create_app
 from tests.servers import AUTH, TOKEN, agrees, article, make_archive
 
@@ -224,10 +225,14 @@ def test_reconcile_repairs_a_corpus_changed_behind_the_index(
     writer: TestClient, index_dir: Path, embedder: Embedder
 ) -> None:
     corpus = store.load(index_dir).corpus_dir
-    publish.write_file(corpus / "walkin.txt", article("Walk-in", "A clerk filed it by hand."))
-    (corpus / ".publish-x.txt.1.part").write_text("half a write")
+    walk_in = article("Walk-in", "A clerk filed it by hand.")
+    write_text_atomically(corpus / "walkin.txt", walk_in)
+    # Half writes killed midway: as app/files.py names them, and as releases before it did.
+    partials = [partial_path(corpus / "x.txt"), corpus / ".publish-x.txt.1.part"]
+    for partial in partials:
+        partial.write_text("half a write")
     assert not agrees(index_dir)
     report = publish.reconcile(index_dir, embedder)
     assert report is not None and report.embedded == ["walkin.txt"]
-    assert agrees(index_dir) and not (corpus / ".publish-x.txt.1.part").exists()
+    assert agrees(index_dir) and not any(p.exists() for p in partials)
     assert publish.reconcile(index_dir, embedder) is None

@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -115,3 +116,24 @@ def test_vectors_are_unit_length(corpus, tmp_path):
     index = store.load(tmp_path / "index")
     norms = np.linalg.norm(index.chunk_vectors, axis=1)
     assert np.allclose(norms, 1.0, atol=1e-5)
+
+
+def test_every_file_of_a_version_is_on_disk_before_it_becomes_current(
+    corpus, tmp_path, monkeypatch
+):
+    # A power cut after the swap must not leave `current` pointing at a file the disk never
+    # got (the FAISS file was once written without fsync).
+    synced: set[int] = set()
+    fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.add(os.fstat(fd).st_ino)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    _build(corpus, tmp_path / "index", HashingEmbedder())
+    version = (tmp_path / "index" / store.CURRENT).resolve()
+    written = {p.name: p.stat().st_ino for p in version.iterdir()}
+    assert {"chunks.faiss", "manifest.json", "chunks.npy"} <= set(written)
+    assert {name for name, inode in written.items() if inode not in synced} == set()
+    assert version.stat().st_ino in synced and (tmp_path / "index").stat().st_ino in synced

@@ -18,8 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.archive.embed import Embedder
+from app.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
+
+# How long a question waits for its vectors. A batch takes milliseconds; a wait this long means
+# the model call is stuck, and the caller gets a 503 instead of holding its thread forever.
+TIMEOUT_S = 30.0
+CLOSED = "The embedding model is shut down; no question can be read."
 
 
 @dataclass
@@ -33,30 +39,53 @@ class _Request:
 class BatchingEmbedder:
     """An Embedder that coalesces concurrent small encode() calls into one call of `inner`."""
 
-    def __init__(self, inner: Embedder, *, max_wait_ms: float = 0.0, max_batch: int = 32) -> None:
+    def __init__(
+        self,
+        inner: Embedder,
+        *,
+        max_wait_ms: float = 0.0,
+        max_batch: int = 32,
+        timeout_s: float = TIMEOUT_S,
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
         self.max_wait = max_wait_ms / 1000
         self.max_batch = max_batch
+        self.timeout = timeout_s
         self.batches: list[int] = []  # sizes of the last few batches, for tests and benches
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        # Taken to queue a request and to queue the stop sign, so no request lands behind the
+        # sign, where no worker would ever take it.
+        self._closing = threading.Lock()
+        self._closed = False
         self._worker = threading.Thread(target=self._run, name="embed-batcher", daemon=True)
         self._worker.start()
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        if self._closed:  # a plain read; for queued requests the lock below decides
+            raise ModelUnavailable(CLOSED)
         if len(texts) >= self.max_batch or progress:
             return self.inner.encode(texts, progress=progress)  # bulk work batches itself
         request = _Request(list(texts))
-        self._queue.put(request)
-        request.done.wait()
+        with self._closing:
+            if self._closed:
+                raise ModelUnavailable(CLOSED)
+            self._queue.put(request)
+        if not request.done.wait(self.timeout):
+            raise ModelUnavailable(f"The embedding model gave no answer in {self.timeout:g} s.")
         if request.error is not None:
             raise request.error
         assert request.vectors is not None
         return request.vectors
 
     def close(self) -> None:
-        self._queue.put(None)
+        """Serve what is queued, then stop; a later encode raises ModelUnavailable."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._worker.join(timeout=5)
 
     def _run(self) -> None:

@@ -8,11 +8,10 @@ one-off export of ~10-20 s and every later one just opens the file.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from app.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -38,26 +37,15 @@ def ensure_graph(model_path: Path, cache_dir: Path, model_name: str, *, quantize
     target = graph_path(cache_dir, model_name, quantized=quantized)
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = graph_path(cache_dir, model_name, quantized=False)
+    # Written aside and renamed: two processes exporting at once both succeed.
     if not fp32.is_file():
-        _atomic(fp32, lambda tmp: _export(model_path, tmp))
+        fp32.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(fp32, lambda partial: _export(model_path, partial))
     if quantized:
-        _atomic(target, lambda tmp: _quantize(fp32, tmp))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, lambda partial: _quantize(fp32, partial))
     return target
-
-
-def _atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary name and rename: two processes exporting at once both succeed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(suffix=".onnx", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _export(model_path: Path, out: Path) -> None:
@@ -65,7 +53,8 @@ def _export(model_path: Path, out: Path) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     logger.info("exporting %s to ONNX at %s", model_path, out)
-    # Eager attention traces to the plain MatMul/Softmax pattern ONNX Runtime knows how to fuse.
+    # Eager attention traces to plain MatMul/Softmax, a pattern ONNX Runtime's attention fusion
+    # can match (it does when told the head count; _optimise does not tell it).
     bert = AutoModel.from_pretrained(
         str(model_path), local_files_only=True, attn_implementation="eager"
     )
@@ -109,7 +98,15 @@ def _last_hidden_state_module() -> Any:
 
 
 def _optimise(path: Path) -> None:
-    """Fuse attention, layer norm and GELU into ONNX Runtime's BERT kernels, in place."""
+    """Fuse residual + layer norm (SkipLayerNormalization) and bias + GELU (BiasGelu) into ONNX
+    Runtime's kernels, in place.
+
+    Attention is not fused: given num_heads=0 and hidden_size=0 the optimizer cannot find this
+    graph's head count ("Failed to detect num_heads and hidden_size"), so each of the six
+    layers keeps its MatMul/Softmax attention, and the embeddings keep a plain layer norm.
+    Given 12 and 384 it fuses all six into Attention, and the embeddings into
+    EmbedLayerNormalization; the cached graphs are not built so.
+    """
     from onnxruntime.transformers.optimizer import optimize_model
 
     model = optimize_model(str(path), model_type="bert", num_heads=0, hidden_size=0)

@@ -1,6 +1,6 @@
 """The index on disk: FAISS + row-aligned chunk and passage metadata + manifest.
 
-Layout of an index directory::
+Layout of an index directory (version names and the swap: app/archive/versions.py)::
 
     index/current -> v-<stamp>/      symlink swapped atomically after a complete write
     index/.write.lock                flock'd by whoever writes (store.writing)
@@ -18,7 +18,6 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,9 +29,10 @@ from typing import Any
 import faiss
 import numpy as np
 
-from app.archive import dense_index
+from app.archive import dense_index, versions
 from app.archive.corpus import CHUNKING_VERSION, Chunk
 from app.errors import IndexMismatch, IndexNotReady
+from app.files import write_atomically, write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -245,67 +245,35 @@ def writing(index_dir: Path) -> Iterator[None]:
 def save(index: Index, index_dir: Path) -> Path:
     """Write a new version aside, then swap the `current` link: readers never see half."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    stamp = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
-    staging = index_dir / f".{stamp}.tmp"
-    staging.mkdir()
+    staging = versions.stage(index_dir, versions.new_name(time.time_ns()))
+    # Each file is fsync'd as it is written, so the folder is whole once renamed, power cut or not.
     _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in index.chunks))
     _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in index.passages))
     _write_array(staging / "chunks.npy", index.chunk_vectors)
     _write_array(staging / "sentences.npy", index.sentence_vectors)
-    faiss.write_index(index.faiss, str(staging / "chunks.faiss"))
+    write_atomically(
+        staging / "chunks.faiss", lambda path: faiss.write_index(index.faiss, str(path))
+    )
     # The manifest goes last: a folder without one is never loaded.
     manifest = replace(index.manifest, faiss_index=index.faiss_kind)
-    _write_json(staging / "manifest.json", asdict(manifest))
-    fsync_dir(staging)
-    final = index_dir / stamp
-    os.replace(staging, final)
-    link = index_dir / f".{CURRENT}.tmp"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(stamp)
-    os.replace(link, index_dir / CURRENT)
-    fsync_dir(index_dir)
-    _remove_old_versions(index_dir, keep=stamp)
-    return final
+    text = json.dumps(asdict(manifest), ensure_ascii=False, indent=1)
+    write_text_atomically(staging / "manifest.json", text)
+    return versions.swap_in(staging, index_dir / CURRENT)
 
 
 def _write_jsonl(path: Path, rows: Any) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    def write(partial: Path) -> None:
+        with open(partial, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-
-def _write_json(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_atomically(path, write)
 
 
 def _write_array(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        np.save(handle, array)
-        handle.flush()
-        os.fsync(handle.fileno())
+    # np.save would add ".npy" to a name without it; a handle keeps the name as given.
+    def write(partial: Path) -> None:
+        with open(partial, "wb") as handle:
+            np.save(handle, array)
 
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in `path` durable: the directory entry is data too."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_old_versions(index_dir: Path, *, keep: str) -> None:
-    """Drop leftovers of interrupted writes and all but the two newest versions (a reader
-    may still be loading the previous one)."""
-    for entry in index_dir.glob(".v-*.tmp"):
-        shutil.rmtree(entry, ignore_errors=True)
-    versions = sorted(e.name for e in index_dir.glob("v-*") if e.is_dir())
-    for name in versions[:-2]:
-        if name != keep:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
+    write_atomically(path, write)

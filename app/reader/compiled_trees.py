@@ -15,12 +15,13 @@ import hashlib
 import logging
 import os
 import platform
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from app.files import write_atomically, write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _compiled(lleaves: Any, text: str, target: Path) -> Predictor:
     target.parent.mkdir(parents=True, exist_ok=True)
     model_file, checksum = target.with_suffix(".txt"), target.with_suffix(".sha256")
     if not model_file.exists():
-        _write_atomically(model_file, lambda path: path.write_text(text, encoding="utf-8"))
+        write_text_atomically(model_file, text)
     model = lleaves.Model(model_file=str(model_file))
     # LLVM aborts the whole process on a damaged object file, so one is never handed to it:
     # the code is loaded only when it is byte for byte what was compiled.
@@ -62,25 +63,15 @@ def _compiled(lleaves: Any, text: str, target: Path) -> Predictor:
         return model  # type: ignore[no-any-return]
     logger.info("compiling the reader's trees into %s", target)
     target.unlink(missing_ok=True)
-    # Written aside and renamed: two workers starting together never load half a file.
-    _write_atomically(target, lambda path: model.compile(cache=str(path), raw_score=True))
-    _write_atomically(checksum, lambda path: path.write_text(_digest(target)))
+    # Written aside and renamed: two workers starting together never load half a file. The
+    # path lleaves gets holds no file yet, or it would load that instead of compiling.
+    write_atomically(target, lambda path: model.compile(cache=str(path), raw_score=True))
+    write_text_atomically(checksum, _digest(target))
     return model  # type: ignore[no-any-return]
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_atomically(target: Path, write: Any) -> None:
-    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(handle)
-    os.unlink(partial)  # lleaves writes the file itself; only the unique name is wanted
-    try:
-        write(Path(partial))
-        os.replace(partial, target)
-    finally:
-        Path(partial).unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
     write_atomically(target, write)        write(path) writes the file itself (lleaves, ONNX)
     write_bytes_atomically(target, data)   the same, for bytes in hand
     write_text_atomically(target, text)    UTF-8, newlines as given
+    write_folder_once(target, write)       write(path) fills a folder; the first writer wins
     fsync_dir(folder)                      make a rename or unlink in `folder` durable
 
 The new content goes to a partial file beside the target (same folder, so the rename cannot
@@ -18,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,6 +51,29 @@ def write_bytes_atomically(target: Path, data: bytes) -> None:
 def write_text_atomically(target: Path, text: str) -> None:
     """UTF-8, and no newline translation: the bytes on disk are the text's own."""
     write_bytes_atomically(target, text.encode("utf-8"))
+
+
+def write_folder_once(target: Path, write: Callable[[Path], None]) -> bool:
+    """Put the folder `write(path)` fills at `target`, all at once, unless one is there: for
+    what any process may build and all build alike (a cache), so the first to finish wins and
+    the others' work is dropped. True if this call's folder is the one in place."""
+    partial = partial_path(target)
+    try:
+        partial.mkdir()
+        write(partial)
+        for path in sorted(partial.rglob("*")):
+            if path.is_file():
+                _fsync_file(path)
+        fsync_dir(partial)
+        os.rename(partial, target)  # refuses to replace a folder that is there
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+        return False
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    fsync_dir(target.parent)
+    return True
 
 
 def partial_path(target: Path) -> Path:

@@ -98,3 +98,29 @@ def test_concurrent_writers_of_one_file_all_succeed_and_one_wins_whole(tmp_path:
     assert not errors
     assert target.read_bytes() in texts
     assert os.listdir(tmp_path) == ["model.onnx"]
+
+
+def _fill(text: str):
+    def write(folder: Path) -> None:
+        (folder / "sub").mkdir()
+        (folder / "sub" / "part.txt").write_text(text, encoding="utf-8")
+
+    return write
+
+
+def test_a_folder_is_written_once_and_the_first_writer_wins(tmp_path: Path) -> None:
+    target = tmp_path / "cache"
+    assert files.write_folder_once(target, _fill("first"))
+    assert not files.write_folder_once(target, _fill("second"))
+    assert (target / "sub" / "part.txt").read_text(encoding="utf-8") == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_a_failed_folder_write_leaves_nothing(tmp_path: Path) -> None:
+    def broken(folder: Path) -> None:
+        (folder / "half.txt").write_text("half", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        files.write_folder_once(tmp_path / "cache", broken)
+    assert list(tmp_path.iterdir()) == []

@@ -14,10 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import sys
-import tempfile
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import numpy as np
 
 from app.archive import corpus, language, store
 from app.archive.store import Index
+from app.files import write_folder_once
 from app.reader import lexicon as lexicon_module
 from app.reader import retrieve, termsets, words
 from app.reader.lexicon import Lexicon
@@ -77,23 +75,19 @@ def _load(path: Path, index: Index) -> tuple[Lexicon, Retriever]:
 
 
 def _save(path: Path, lexicon: Lexicon, retriever: Retriever) -> None:
-    """Written into a folder aside and renamed into place whole: a reader sees all or none."""
+    """Written aside and renamed into place whole (app/files.py): a reader sees all or none."""
+
+    def write(folder: Path) -> None:
+        arrays, meta = lexicon.saved()
+        with open(folder / "lexicon.npz", "wb") as handle:
+            np.savez(handle, allow_pickle=False, **arrays)
+        (folder / "lexicon.json").write_text(json.dumps(meta), encoding="utf-8")
+        retriever.bm25.save(str(folder / "bm25"), show_progress=False)
+
     try:
-        partial = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+        write_folder_once(path, write)
     except OSError as exc:  # a read-only snapshot: build at every start, as before
         logger.info("cannot save the lexical parts in %s: %s", path.parent, exc)
-        return
-    try:
-        arrays, meta = lexicon.saved()
-        with open(partial / "lexicon.npz", "wb") as handle:
-            np.savez(handle, allow_pickle=False, **arrays)
-        (partial / "lexicon.json").write_text(json.dumps(meta), encoding="utf-8")
-        retriever.bm25.save(str(partial / "bm25"), show_progress=False)
-        os.rename(partial, path)  # fails if another process got there first: theirs is as good
-    except OSError as exc:
-        logger.info("not saving the lexical parts in %s: %s", path, exc)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
 
 
 def prepare(index_dir: Path) -> None:

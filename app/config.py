@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     model_path: Path = Field(default_factory=_bundled_model_path)
     embed_batch_size: int = 64
 
-    # Performance (see the README's Performance section for the measurements behind each default).
+    # Performance (the measurements behind each default: docs/performance.md, docs/decisions.md).
     # torch = sentence-transformers; onnx = the same vectors from ONNX Runtime, faster;
     # onnx-int8 = quantised, fastest, vectors differ slightly (an index remembers which).
     # onnx is the default because its vectors are torch's, so every index stays servable;

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             "result": result,
         }
         results_path.write_text(json.dumps(results, indent=1) + "\n")
-    # The full run's plot goes where README, Performance shows it.
+    # The full run's plot goes where docs/performance.md shows it.
     default_out = out.resolve() == (ROOT / "bench").resolve()
     plot = ROOT / "docs" / "latency_vs_size.png" if default_out else out / "latency_vs_size.png"
     report.write(results, out / "results.md", plot)

@@ -79,7 +79,7 @@ def test_eval_on_the_seeds_cites_the_gold_paragraphs_first(tmp_path, capsys):
     hybrid = rows["hybrid"]
     assert (hybrid["questions"], hybrid["answerable"]) == (10, 8)
     # The issue asks for 8 of 8 at rank 1. The critics question is a near tie between two
-    # neighbouring paragraphs that flipped with earlier retrainings (README, Quality): a
+    # neighbouring paragraphs that flipped with earlier retrainings (docs/decisions.md): a
     # retraining that loses it fails here, to be looked at rather than waved through.
     assert hybrid["r1"] == 1.0
     assert hybrid["no_answer_correct"] == 1.0

@@ -4,7 +4,7 @@ Ids are always row numbers of chunks.jsonl. Vectors are unit length, so inner pr
 cosine. Below ~100k chunks exact search needs no training and costs little; above it IVF-PQ
 with an exact re-scoring stage keeps a search under a millisecond at recall@10 >= 0.95.
 HNSW is there too, but on an archive dense with near-duplicates (as wire copy is) it fell
-short: recall@10 0.88 at 1M chunks even at efSearch 512 (bench/scale.py, README, Performance).
+short: recall@10 0.88 at 1M chunks even at efSearch 512 (bench/scale.py, docs/performance.md).
 """
 
 from __future__ import annotations

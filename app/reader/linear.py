@@ -38,7 +38,7 @@ class TreeModel:
     """Gradient-boosted trees (the sentence, passage and span models): which span answers
     depends on how the question asks crossed with where the span sits and what it is, more
     than a linear model can weigh (dev, held-out articles: F1 +0.08 over the logistic span
-    model; see the README's Quality section for the others)."""
+    model; docs/quality.md has the others)."""
 
     def __init__(self, text: str, compiled_dir: Path | None = None) -> None:
         self.booster = lightgbm.Booster(model_str=text)

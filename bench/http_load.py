@@ -8,6 +8,7 @@ through real SQuAD questions, and reads p50/p95/p99 and requests per second from
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -30,13 +31,18 @@ request = function()
   return wrk.format("POST", "/ask", {["Content-Type"] = "application/json"},
                     bodies[(i %% #bodies) + 1])
 end
+-- A run with no answer at all (every request timed out) has no latencies to rank: 0.
+local function at(latency, p)
+  local ok, v = pcall(function() return latency:percentile(p) end)
+  return (ok and tonumber(v)) or 0
+end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'RESULT {"requests": %%d, "duration_us": %%d, "socket_errors": %%d, "timeouts": %%d, ' ..
     '"non_2xx": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
     summary.requests, summary.duration, e.connect + e.read + e.write, e.timeout, e.status,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+    at(latency, 50), at(latency, 95), at(latency, 99), tonumber(latency.max) or 0))
 end
 """
 
@@ -89,7 +95,8 @@ def wrk(
             bodies = ", ".join(f"[==[{json.dumps({'question': q})}]==]" for q in questions)
             script.write(LUA % bodies)
             command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
-            command += ["--timeout", f"{timeout_s}s", "-s", script.name, url]
+            # wrk takes whole seconds only ("0.3s" is a usage error): round up, at least 1.
+            command += ["--timeout", f"{max(1, math.ceil(timeout_s))}s", "-s", script.name, url]
         else:
             json.dump(questions, script)
             command = [python(), "-m", "bench.loadgen", url, script.name]

@@ -31,18 +31,13 @@ request = function()
   return wrk.format("POST", "/ask", {["Content-Type"] = "application/json"},
                     bodies[(i %% #bodies) + 1])
 end
--- A run with no answer at all (every request timed out) has no latencies to rank: 0.
-local function at(latency, p)
-  local ok, v = pcall(function() return latency:percentile(p) end)
-  return (ok and tonumber(v)) or 0
-end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'RESULT {"requests": %%d, "duration_us": %%d, "socket_errors": %%d, "timeouts": %%d, ' ..
     '"non_2xx": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
     summary.requests, summary.duration, e.connect + e.read + e.write, e.timeout, e.status,
-    at(latency, 50), at(latency, 95), at(latency, 99), tonumber(latency.max) or 0))
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end
 """
 

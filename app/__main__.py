@@ -41,6 +41,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  embedded: {len(report.embedded)} files; removed: {len(report.removed)} files")
     for name, reason in report.skipped:
         print(f"  skipped {name}: {reason}")
+    for warning in report.warnings:
+        print(f"  warning {warning}")
     return 0
 
 

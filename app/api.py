@@ -83,6 +83,13 @@ class CitationOut(BaseModel):
     start: int = Field(description="Character offset of `answer` in the file's text.")
     end: int
     url: str = Field(description="Link to the paragraph in the document view.")
+    title: str = Field(description="The headline (front matter, the page, or the first line).")
+    source: str | None = Field(None, description="The outlet that published it.")
+    published: str | None = Field(None, description="ISO 8601 date or datetime, as given.")
+    updated: str | None = None
+    author: str | None = Field(None, description="The byline; several names comma-separated.")
+    section: str | None = None
+    source_url: str | None = Field(None, description="The original story's canonical link.")
 
 
 class AnswerOut(BaseModel):
@@ -129,6 +136,13 @@ def answer_out(answer: Answer, base: str = "") -> AnswerOut:
             start=c.start,
             end=c.end,
             url=paragraph_url(c.file, c.paragraph, base),
+            title=c.title,
+            source=c.meta.source,
+            published=c.meta.published,
+            updated=c.meta.updated,
+            author=c.meta.author,
+            section=c.meta.section,
+            source_url=c.meta.url,
         ),
         passage=answer.passage,
     )

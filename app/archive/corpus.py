@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from app.archive.metadata import Meta, read_front_matter
 from app.errors import BadDocument
 
-CHUNKING_VERSION = "2"  # 2: a line of spaces and zero-width characters is blank
+CHUNKING_VERSION = "4"  # 2: a line of spaces and zero-width characters is blank; 4: front matter
 SUFFIXES = (".txt", ".md")
 
 # Python's str.strip() misses these, but a person sees nothing there.
@@ -61,6 +62,9 @@ class Article:
     text: str
     sha256: str
     paragraphs: tuple[Paragraph, ...]
+    meta: Meta = field(default_factory=Meta)
+    # What could not be read (a bad date, broken front matter), each naming file and field.
+    warnings: tuple[str, ...] = ()
 
     @property
     def body(self) -> list[Paragraph]:
@@ -81,12 +85,12 @@ def _is_blank(line: str) -> bool:
     return all(ch.isspace() or ch in _INVISIBLE for ch in line)
 
 
-def split_blocks(text: str) -> list[tuple[int, int]]:
-    """Offsets of the blank-line-separated blocks, trimmed, in file order."""
+def split_blocks(text: str, begin: int = 0) -> list[tuple[int, int]]:
+    """Offsets of the blank-line-separated blocks from `begin` on, trimmed, in file order."""
     blocks: list[tuple[int, int]] = []
     start: int | None = None
     end = 0
-    for match in _LINE.finditer(text):
+    for match in _LINE.finditer(text, begin):
         if match.start() == match.end():
             break
         content = match.group().rstrip("\r\n")
@@ -130,13 +134,17 @@ def title_from_name(file: str) -> str:
     return Path(file).stem.replace("_", " ").strip() or file
 
 
-def parse_article(file: str, text: str) -> Article:
-    """Number every block from 1; a heading becomes the section of the paragraphs under it."""
+def parse_article(file: str, text: str, meta: Meta | None = None) -> Article:
+    """Number every block of the body from 1 (front matter is not a paragraph; offsets stay
+    offsets into the whole text); a heading becomes the section of the paragraphs under it.
+    `meta`: metadata found elsewhere (an HTML page's), instead of front matter."""
+    front = read_front_matter(file, text) if meta is None else None
+    begin = front.body_start if front else 0
     paragraphs: list[Paragraph] = []
     title = ""
     section = ""
     seen_body = False
-    for number, (start, end) in enumerate(split_blocks(text), start=1):
+    for number, (start, end) in enumerate(split_blocks(text, begin), start=1):
         block = text[start:end]
         # A headline runs longer than a section heading.
         kind = classify(block, heading_words=14 if seen_body or title else 25)
@@ -148,7 +156,10 @@ def parse_article(file: str, text: str) -> Article:
         seen_body = seen_body or kind == "body"
         paragraphs.append(Paragraph(number, start, end, block, kind, section))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Article(file, title or title_from_name(file), text, digest, tuple(paragraphs))
+    meta = front.meta if front else meta or Meta()
+    headline = meta.title or title or title_from_name(file)
+    warnings = front.warnings if front else ()
+    return Article(file, headline, text, digest, tuple(paragraphs), meta, warnings)
 
 
 def windows(paragraph: Paragraph) -> Iterator[tuple[int, int]]:

@@ -26,6 +26,8 @@ class Report:
     embedded: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Fields that could not be read (the article is indexed without them), by file and field.
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     saved: bool = False
 
@@ -79,6 +81,7 @@ def index_articles(
                 vectors[row : row + len(cs)],
                 ps,
                 vectors[sentence_row : sentence_row + n_sent],
+                article.meta,
             )
         )
         row += len(cs)
@@ -125,6 +128,7 @@ def build_index(
     names = {a.file for a in articles}
     removed = sorted(set(old) - names)
     report = Report(skipped=skipped, removed=removed, embedded=[a.file for a in changed])
+    report.warnings = [w for a in articles for w in a.warnings]
     changed_names = set(report.embedded)
     parts = [old[a.file] for a in articles if a.file not in changed_names]
     if changed or removed or not _same_corpus(index_dir, corpus_dir):
@@ -153,6 +157,7 @@ def _manifest(embedder: Embedder, corpus_dir: Path, parts: list[FileIndex]) -> M
             "title": p.title,
             "paragraphs": p.paragraphs,
             "chunks": len(p.chunks),
+            "meta": p.meta.to_dict(),
         }
         for p in parts
     }

@@ -31,6 +31,7 @@ import numpy as np
 
 from app.archive import dense_index, versions
 from app.archive.corpus import CHUNKING_VERSION, Chunk
+from app.archive.metadata import Meta
 from app.errors import IndexMismatch, IndexNotReady
 from app.files import write_atomically, write_text_atomically
 
@@ -68,6 +69,7 @@ class FileIndex:
     chunk_vectors: np.ndarray
     passages: list[Passage]
     sentence_vectors: np.ndarray
+    meta: Meta = field(default_factory=Meta)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ def _split_by_file(
                 chunk_vectors[c : c + n_chunks],
                 passages[p : p + n_pass],
                 sentence_vectors[s : s + n_sent],
+                Meta.from_dict(info.get("meta")),
             )
         )
         c, p, s = c + n_chunks, p + n_pass, s + n_sent

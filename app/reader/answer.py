@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from app.archive.embed import Embedder
+from app.archive.metadata import Meta
 from app.archive.store import Index
 from app.reader import span, span_features
 from app.reader.evidence import (
@@ -33,6 +34,8 @@ class Citation:
     paragraph: int
     start: int
     end: int
+    title: str = ""
+    meta: Meta = field(default_factory=Meta)
 
 
 @dataclass(frozen=True)
@@ -177,11 +180,12 @@ class Reader:
         text, base = passage.text, passage.start
         # How sure we are that this passage answers: P(answerable) x P(this passage | it is).
         confidence = reading.answerable * float(softmax(reading.passage_logits)[i])
+        article = self.index.files[passage.file]
         return Answer(
             answer=text[cut[0] - base : cut[1] - base],
             sentence=text[s_start - base : s_end - base],
             score=round(confidence, 4),
-            citation=Citation(passage.file, passage.paragraph, *cut),
+            citation=Citation(passage.file, passage.paragraph, *cut, article.title, article.meta),
             passage=text,
         )
 

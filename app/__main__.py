@@ -47,6 +47,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from app import citations
     from app.api import AskRequest, ask_response, within_limits
     from app.archive.embed import load_embedder
     from app.live import Archive
@@ -66,7 +67,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         c = answer.citation
         print(f"{rank}. {answer.answer}")
         print(textwrap.indent(textwrap.fill(f"“{answer.sentence}”", 88), "   "))
-        print(f"   — {c.file} ¶{c.paragraph} [{c.start}:{c.end}]  score {answer.score:.2f}")
+        print(f"   — {citations.label(c)} [{c.start}:{c.end}]  score {answer.score:.2f}")
     return 0
 
 

@@ -106,13 +106,6 @@ class AskResponse(BaseModel):
     answers: list[AnswerOut] = Field(description="Best first; candidates when no_answer.")
 
 
-class DocumentOut(BaseModel):
-    file: str
-    title: str
-    paragraphs: int
-    chunks: int
-
-
 class Health(BaseModel):
     status: str
     documents: int
@@ -179,18 +172,6 @@ def ask_get(
     """The same as POST /ask, for links and quick checks."""
     asked = within_limits(AskRequest(question=q, top_k=top_k), settings)
     return json_response(ask_response(archive.reader.ask(asked.question, top_k=asked.top_k)))
-
-
-@router.get("/documents", response_model=list[DocumentOut], tags=["documents"])
-def documents(archive: ArchiveDep) -> list[DocumentOut]:
-    """The indexed articles."""
-    files = archive.reader.index.manifest.files
-    return [
-        DocumentOut(
-            file=name, title=info["title"], paragraphs=info["paragraphs"], chunks=info["chunks"]
-        )
-        for name, info in sorted(files.items())
-    ]
 
 
 @router.get(

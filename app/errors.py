@@ -6,6 +6,7 @@ NewsroomError
 ├── DocumentNotFound   404  unknown article (or a path trick)
 ├── BadDocument        422  an article that cannot be read or indexed
 ├── BadQuestion        422  a question over the service's limits (length, top_k)
+├── BadFilter          422  a date range that ends before it starts
 ├── IndexMismatch           index built by another model or chunking; refuses to load
 ├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
 ├── Unauthorized       401  a write without the right bearer token
@@ -41,6 +42,10 @@ class BadDocument(NewsroomError):
 
 
 class BadQuestion(NewsroomError):
+    status_code = 422
+
+
+class BadFilter(NewsroomError):
     status_code = 422
 
 

@@ -12,7 +12,10 @@ from starlette.datastructures import UploadFile
 
 from app import publish
 from app.api import ArchiveDep, SettingsDep
+from app.archive.corpus import read_text
+from app.archive.metadata import front_matter_text, meta_from, read_front_matter
 from app.errors import BadDocument, NotText
+from app.live import Archive
 from app.publish import Outcome
 from app.security import WriterDep
 
@@ -37,13 +40,29 @@ _UPLOAD_SCHEMA = {
 }
 
 
-class DocumentIn(BaseModel):
+class MetadataIn(BaseModel):
+    """Written into the article as YAML front matter; the text may carry its own instead."""
+
+    title: str | None = Field(None, description="The headline.")
+    published: str | None = Field(None, description="ISO 8601 date or datetime.")
+    updated: str | None = Field(None, description="ISO 8601 date or datetime.")
+    author: str | list[str] | None = Field(None, description="One byline or a list.")
+    section: str | None = None
+    source: str | None = Field(None, description="The outlet.")
+    url: str | None = Field(None, description="The original story's canonical link.")
+    id: str | None = Field(None, description="The newsroom's own id for the story.")
+
+
+class DocumentIn(MetadataIn):
     file: str = Field(description="The article's name, e.g. budget_2025.txt")
     text: str = Field(description="The article, UTF-8; paragraphs separated by blank lines.")
 
 
-class CorrectionIn(BaseModel):
-    text: str = Field(description="The corrected article, in full.")
+class CorrectionIn(MetadataIn):
+    text: str = Field(
+        description="The corrected article, in full. Without metadata fields or front matter, "
+        "the article keeps the front matter it had."
+    )
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
@@ -88,8 +107,9 @@ async def read_upload(request: Request, *, limit: int, file: str | None) -> tupl
             ) from exc
         if file is None:
             doc = DocumentIn.model_validate(body)
-            return doc.file, _text(doc.text, doc.file, limit)
-        return file, _text(CorrectionIn.model_validate(body).text, file, limit)
+            return doc.file, _text(with_metadata(doc, doc.file), doc.file, limit)
+        fix = CorrectionIn.model_validate(body)
+        return file, _text(with_metadata(fix, file), file, limit)
     if kind == "multipart/form-data":
         return await _from_form(request, limit=limit, file=file)
     raise NotText("Send the article as application/json or multipart/form-data.")
@@ -104,6 +124,34 @@ async def _from_form(request: Request, *, limit: int, file: str | None) -> tuple
         name = file or str(form.get("name") or upload.filename or "")
         data = await upload.read(limit + 1)
     return publish.check_name(name), publish.decode(data, file=name, limit=limit)
+
+
+def with_metadata(body: DocumentIn | CorrectionIn, file: str) -> str:
+    """The article's text with the request's metadata as front matter at its head."""
+    fields = body.model_dump(exclude={"file", "text"}, exclude_none=True)
+    if not fields:
+        return body.text
+    if read_front_matter(file, body.text).body_start:
+        raise BadDocument(
+            f"{file}: the text starts with front matter and the request has metadata fields "
+            "too; send the metadata one way."
+        )
+    meta, problems = meta_from(fields, file=file)
+    if problems:
+        raise BadDocument("; ".join(problems))
+    return front_matter_text(meta) + body.text
+
+
+def kept_front_matter(archive: Archive, file: str, text: str) -> str:
+    """A corrected text with no metadata of its own keeps the article's headline, dates and
+    byline: a correction fixes the words, not what the story is."""
+    if read_front_matter(file, text).body_start:
+        return text
+    try:
+        old = read_text(archive.reader.index.corpus_dir / file)
+    except BadDocument:  # not there (a 404 follows) or unreadable: nothing to keep
+        return text
+    return old[: read_front_matter(file, old).body_start] + text
 
 
 def _text(text: str, file: str, limit: int) -> str:
@@ -138,7 +186,7 @@ async def correct_document(
     """Replace an article with its corrected text."""
     publish.check_name(file)
     file, text = await read_upload(request, limit=settings.max_upload_bytes, file=file)
-    article = publish.article_from(file, text)
+    article = publish.article_from(file, kept_front_matter(archive, file, text))
     return write_out(await run_in_threadpool(publish.publish, archive, article, replace=True))
 
 

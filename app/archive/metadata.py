@@ -15,7 +15,7 @@ _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|
 _OPENS = re.compile(r"\A\ufeff?---[ \t]*\r?\n")
 _TEXT_FIELDS = ("title", "section", "source", "url", "id")
 _DATE_FIELDS = ("published", "updated")
-KNOWN = (*_TEXT_FIELDS, *_DATE_FIELDS, "author")
+KNOWN = ("title", "published", "updated", "author", "section", "source", "url", "id")
 
 
 @dataclass(frozen=True)

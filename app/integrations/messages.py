@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app import citations
 from app.api import paragraph_url
 from app.reader.answer import Answer, Result
 
@@ -67,7 +68,7 @@ def _source(answer: Answer, base: str, *, quote: str) -> Source:
     return Source(
         answer=clip(_plain(answer.answer), QUOTE_LIMIT),
         quote=clip(_plain(quote), QUOTE_LIMIT),
-        label=f"{c.file} ¶{c.paragraph}",
+        label=citations.label(c),
         url=paragraph_url(c.file, c.paragraph, base),
     )
 

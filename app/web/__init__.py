@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app import citations
 from app.api import (
     ArchiveDep,
     AskRequest,
@@ -17,7 +18,7 @@ from app.api import (
     paragraph_url,
     within_limits,
 )
-from app.archive.corpus import parse_article, read_text
+from app.archive.corpus import Article, parse_article, read_text
 from app.errors import BadDocument, BadQuestion, DocumentNotFound
 from app.reader.answer import Answer
 
@@ -57,10 +58,7 @@ def form(
         else:
             result = archive.reader.ask(asked.question, top_k=asked.top_k)
             context["result"] = result
-            context["items"] = [
-                (a, highlight(a), paragraph_url(a.citation.file, a.citation.paragraph))
-                for a in result.answers
-            ]
+            context |= shown(result.answers, str(request.base_url))
     return templates.TemplateResponse(request, "index.html", context, status_code=status)
 
 
@@ -74,5 +72,38 @@ def document(
         article = parse_article(name, read_text(archive.reader.index.corpus_dir / name))
     except BadDocument as exc:
         raise DocumentNotFound(f"The article {name!r} is no longer readable.") from exc
-    context = {"article": article, "hl": hl}
+    context = {
+        "article": article,
+        "hl": hl,
+        "about": citations.about(article.meta),
+        "original": citations.original_link(article.meta),
+        "cite": _paragraph_line(article, hl, str(request.base_url)),
+    }
     return templates.TemplateResponse(request, "document.html", context)
+
+
+def shown(answers: list[Answer], base: str) -> dict[str, object]:
+    """What the form shows of each answer: the marked sentence, its link, the outlet and date
+    beside the headline, and the line to copy."""
+    urls = [paragraph_url(a.citation.file, a.citation.paragraph) for a in answers]
+    return {
+        "items": [(a, highlight(a), url) for a, url in zip(answers, urls, strict=True)],
+        "bylines": [_beside_headline(a) for a in answers],
+        "copies": [
+            citations.answer_line(a, base.rstrip("/") + url)
+            for a, url in zip(answers, urls, strict=True)
+        ],
+    }
+
+
+def _beside_headline(answer: Answer) -> list[str]:
+    meta = answer.citation.meta
+    return [p for p in (meta.source, citations.human_date(meta.published)) if p]
+
+
+def _paragraph_line(article: Article, number: int | None, base: str) -> str | None:
+    paragraph = next((p for p in article.paragraphs if p.number == number), None)
+    if paragraph is None:
+        return None
+    url = paragraph_url(article.file, paragraph.number, base)
+    return citations.copy_line(paragraph.text, article.title, article.meta, paragraph.number, url)

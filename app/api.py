@@ -10,8 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
+from app.archive import revisions
+from app.archive.metadata import human_date
+from app.archive.revisions import Correction
 from app.config import Settings
-from app.errors import BadQuestion, DocumentNotFound
+from app.errors import BadQuestion, DocumentNotFound, Withdrawn
 from app.live import Archive
 from app.reader.answer import Answer, Result
 
@@ -92,12 +95,21 @@ class CitationOut(BaseModel):
     source_url: str | None = Field(None, description="The original story's canonical link.")
 
 
+class CorrectedOut(BaseModel):
+    date: str = Field(description="YYYY-MM-DD, UTC.")
+    time: str = Field(description="ISO 8601, UTC.")
+    note: str
+
+
 class AnswerOut(BaseModel):
     answer: str = Field(description="Verbatim: the file's text[start:end].")
     sentence: str = Field(description="The verbatim sentence that contains the answer.")
     score: float = Field(ge=0, le=1)
     citation: CitationOut
     passage: str = Field(description="The whole paragraph.")
+    corrected: CorrectedOut | None = Field(
+        None, description="Set when a correction changed this paragraph (its words are quoted)."
+    )
 
 
 class AskResponse(BaseModel):
@@ -138,7 +150,12 @@ def answer_out(answer: Answer, base: str = "") -> AnswerOut:
             source_url=c.meta.url,
         ),
         passage=answer.passage,
+        corrected=_corrected(answer.corrected),
     )
+
+
+def _corrected(mark: Correction | None) -> CorrectedOut | None:
+    return CorrectedOut(date=mark.date, time=mark.time, note=mark.note) if mark else None
 
 
 def json_response(model: BaseModel) -> Response:
@@ -200,7 +217,13 @@ router.add_api_route(
 
 
 def indexed_file(archive: Archive, file: str) -> str:
-    """The name as indexed, or 404: only names in the manifest are ever opened."""
+    """The name as indexed, or 404 (410 for a withdrawn one): only names in the manifest are
+    ever opened."""
     if file not in archive.reader.index.manifest.files:
+        tombstone = revisions.withdrawn(archive.index_dir, file)
+        if tombstone is not None:
+            why = f": {tombstone.note}" if tombstone.note else "."
+            when = human_date(tombstone.time)
+            raise Withdrawn(f"{file} was withdrawn on {when} ({tombstone.time}){why}")
         raise DocumentNotFound(f"No article named {file!r} in the archive.")
     return file

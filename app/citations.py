@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from app.archive.metadata import Meta, day_of
+from app.archive.metadata import Meta, human_date
 from app.reader.answer import Answer, Citation
-
-
-def human_date(iso: str | None) -> str | None:
-    """'2025-06-01' (or a datetime that day) as '1 Jun 2025', the way a story is dated."""
-    day = day_of(iso) if iso else None
-    return f"{day.day} {day:%b %Y}" if day else None
 
 
 def byline(title: str, meta: Meta) -> str:

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # Writes (POST/PUT/DELETE /documents) are off (403) until a token is set.
     api_token: str | None = Field(default=None, validation_alias=_plain("API_TOKEN"))
     max_upload_bytes: int = 2 * 1024 * 1024
+    # A correction's or a withdrawal's note, shown with the article and its answers.
+    max_correction_chars: int = Field(default=1000, ge=1)
     # Above the upload limit, so multipart framing around a 2 MB article still gets through.
     max_body_bytes: int = 3 * 1024 * 1024
     # Per client (an IPv4 address or an IPv6 /64), on /ask, the form and the integrations,

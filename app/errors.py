@@ -4,6 +4,7 @@ NewsroomError
 ├── IndexNotReady      503  no index loaded yet
 │   └── ModelUnavailable 503  the embedding model is shut down or gave no answer in time
 ├── DocumentNotFound   404  unknown article (or a path trick)
+│   └── Withdrawn      410  an article the newsroom withdrew (its tombstone says when)
 ├── BadDocument        422  an article that cannot be read or indexed
 ├── BadQuestion        422  a question over the service's limits (length, top_k)
 ├── BadFilter          422  a date range that ends before it starts
@@ -35,6 +36,10 @@ class ModelUnavailable(IndexNotReady):
 
 class DocumentNotFound(NewsroomError):
     status_code = 404
+
+
+class Withdrawn(DocumentNotFound):
+    status_code = 410
 
 
 class BadDocument(NewsroomError):

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.archive import store
+from app.archive import revisions, store
 from app.archive.embed import Embedder
 from app.archive.store import Index
 from app.errors import IndexMismatch, IndexNotReady
@@ -58,7 +58,16 @@ class Archive:
     def use(self, index: Index, version: str) -> None:
         """Serve from `index` from now on: everything is built first, then one assignment."""
         lexicon, retriever = lexical_parts(self.index_dir, version, index)
-        self._reader = Reader(index, self.embedder, retriever, models=self.models, lexicon=lexicon)
+        indexed = {name: part.sha256 for name, part in index.files.items()}
+        corrections = revisions.marks_for(self.index_dir, indexed)
+        self._reader = Reader(
+            index,
+            self.embedder,
+            retriever,
+            models=self.models,
+            lexicon=lexicon,
+            corrections=corrections,
+        )
         self._version = version
 
     @contextmanager

@@ -14,7 +14,17 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from app import api, catalog, integrations, publish, publish_api, security, telemetry, web
+from app import (
+    api,
+    catalog,
+    integrations,
+    publish,
+    publish_api,
+    revisions_api,
+    security,
+    telemetry,
+    web,
+)
 from app.archive.batching import BatchingEmbedder
 from app.archive.embed import Embedder, load_embedder
 from app.config import Settings, get_settings
@@ -56,6 +66,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.settings = settings
     app.include_router(api.router)
     app.include_router(catalog.router)
+    app.include_router(revisions_api.router)
     app.include_router(web.router)
     app.include_router(integrations.router)
     app.include_router(publish_api.router)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import files
-from app.archive import store
-from app.archive.corpus import Article, corpus_files, parse_article
+from app.archive import revisions, store
+from app.archive.corpus import Article, corpus_files, parse_article, read_text
 from app.archive.embed import Embedder
 from app.archive.ingest import Report, build_index, index_articles, read_corpus, revise
+from app.archive.revisions import Correction, Revision
 from app.archive.store import Index
 from app.errors import (
     BadDocument,
@@ -103,18 +104,29 @@ def duplicate_of(index: Index, article: Article) -> str | None:
 # --- writes ---------------------------------------------------------------------------------
 
 
-def publish(archive: Archive, article: Article, *, replace: bool) -> Outcome:
-    """Add a new article (replace=False) or correct an existing one (replace=True)."""
+def publish(archive: Archive, article: Article, *, replace: bool, note: str = "") -> Outcome:
+    """Add a new article (replace=False) or correct an existing one (replace=True, with the
+    correction's note)."""
     with archive.writing() as reader:
         index = reader.index
         _check_publishable(index, article, replace=replace)
         known = index.files.get(article.file)
         if known is not None and known.sha256 == article.sha256:
             return Outcome("unchanged", article.file, known.paragraphs, len(known.chunks))
+        revision = _revision(archive.index_dir, index, article, note) if replace else None
+        if known is not None:
+            _keep_old(archive.index_dir, index, article.file)
+        revisions.keep_text(archive.index_dir, article.sha256, article.text)
+        revisions.begin(
+            archive.index_dir,
+            article.file,
+            revision or Revision("added", revisions.now(), article.sha256),
+        )
         # The file is the old one or the new one, never half.
         files.write_text_atomically(index.corpus_dir / article.file, article.text)
         parts = index_articles([article], archive.embedder)
         _commit(archive, revise(index, archive.embedder, put=parts))
+        revisions.confirm(archive.index_dir, article.file)
     action = "replaced" if replace else "added"
     logger.info("%s %s: %d chunks", action, article.file, len(parts[0].chunks))
     return Outcome(action, article.file, len(article.paragraphs), len(parts[0].chunks))
@@ -133,15 +145,41 @@ def _check_publishable(index: Index, article: Article, *, replace: bool) -> None
         raise DocumentExists(f"The same text is already in the archive as {twin}.")
 
 
-def withdraw(archive: Archive, file: str) -> Outcome:
-    """Take an article out of the corpus and the index."""
+def _revision(index_dir: Path, index: Index, article: Article, note: str) -> Revision:
+    """A correction: the paragraphs whose words changed are marked with its note; the others
+    keep the marks earlier corrections gave them."""
+    old = parse_article(article.file, read_text(index.corpus_dir / article.file))
+    previous = revisions.settled(revisions.history(index_dir, article.file))
+    old_marks = previous[-1].marks if previous and previous[-1].sha256 == old.sha256 else {}
+    mark = Correction(revisions.now(), note)
+    marks = revisions.carried_marks(_texts(old), _texts(article), old_marks, mark)
+    return Revision("corrected", mark.time, article.sha256, note, marks)
+
+
+def _keep_old(index_dir: Path, index: Index, file: str) -> None:
+    """The text about to be replaced or withdrawn, kept by its hash for the history."""
+    path = index.corpus_dir / file
+    if path.is_file():
+        revisions.keep_text(index_dir, index.files[file].sha256, read_text(path))
+
+
+def _texts(article: Article) -> dict[int, str]:
+    return {p.number: " ".join(p.text.split()) for p in article.body}
+
+
+def withdraw(archive: Archive, file: str, *, note: str = "") -> Outcome:
+    """Take an article out of the corpus and the index; a tombstone remembers when."""
     with archive.writing() as reader:
         index = reader.index
         known = index.files.get(file)
         if known is None:
             raise DocumentNotFound(f"No article named {file!r} in the archive.")
+        _keep_old(archive.index_dir, index, file)
+        tombstone = Revision("withdrawn", revisions.now(), known.sha256, note)
+        revisions.begin(archive.index_dir, file, tombstone)
         remove_file(index.corpus_dir / file)
         _commit(archive, revise(index, archive.embedder, drop={file}))
+        revisions.confirm(archive.index_dir, file)
     logger.info("withdrew %s", file)
     return Outcome("withdrawn", file, known.paragraphs, len(known.chunks))
 
@@ -180,6 +218,7 @@ def _repair(index_dir: Path, embedder: Embedder) -> Report | None:
         return None
     for partial in (p for pattern in PARTIALS for p in corpus.glob(pattern)):
         partial.unlink(missing_ok=True)
+    revisions.settle(index_dir, _fingerprints(corpus))
     indexed = {name: info["sha256"] for name, info in manifest.files.items()}
     if _fingerprints(corpus) == indexed or _readable(corpus) == indexed:
         return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
@@ -35,6 +36,7 @@ _UPLOAD_SCHEMA = {
     "properties": {
         "file": {"type": "string", "format": "binary"},
         "name": {"type": "string", "description": "Overrides the upload's file name."},
+        "correction": {"type": "string", "description": "PUT: what was corrected."},
     },
     "required": ["file"],
 }
@@ -59,6 +61,9 @@ class DocumentIn(MetadataIn):
 
 
 class CorrectionIn(MetadataIn):
+    correction: str | None = Field(
+        None, description="What was corrected, shown with the article and its answers."
+    )
     text: str = Field(
         description="The corrected article, in full. Without metadata fields or front matter, "
         "the article keeps the front matter it had."
@@ -95,8 +100,15 @@ def write_out(outcome: Outcome) -> WriteOut:
     )
 
 
-async def read_upload(request: Request, *, limit: int, file: str | None) -> tuple[str, str]:
-    """(name, text) from a JSON body or a multipart upload; `file` is the name in the path."""
+@dataclass(frozen=True)
+class Upload:
+    file: str
+    text: str
+    note: str = ""  # a correction's
+
+
+async def read_upload(request: Request, *, limit: int, file: str | None) -> Upload:
+    """The article from a JSON body or a multipart upload; `file` is the name in the path."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
         try:
@@ -107,28 +119,30 @@ async def read_upload(request: Request, *, limit: int, file: str | None) -> tupl
             ) from exc
         if file is None:
             doc = DocumentIn.model_validate(body)
-            return doc.file, _text(with_metadata(doc, doc.file), doc.file, limit)
+            return Upload(doc.file, _text(with_metadata(doc, doc.file), doc.file, limit))
         fix = CorrectionIn.model_validate(body)
-        return file, _text(with_metadata(fix, file), file, limit)
+        return Upload(file, _text(with_metadata(fix, file), file, limit), fix.correction or "")
     if kind == "multipart/form-data":
         return await _from_form(request, limit=limit, file=file)
     raise NotText("Send the article as application/json or multipart/form-data.")
 
 
-async def _from_form(request: Request, *, limit: int, file: str | None) -> tuple[str, str]:
+async def _from_form(request: Request, *, limit: int, file: str | None) -> Upload:
     # The context closes the spooled temporary file the upload was parsed into.
     async with request.form(max_files=1, max_fields=4) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise BadDocument("The multipart body needs the article as a part named 'file'.")
         name = file or str(form.get("name") or upload.filename or "")
+        note = form.get("correction")
         data = await upload.read(limit + 1)
-    return publish.check_name(name), publish.decode(data, file=name, limit=limit)
+    text = publish.decode(data, file=name, limit=limit)
+    return Upload(publish.check_name(name), text, note if isinstance(note, str) else "")
 
 
 def with_metadata(body: DocumentIn | CorrectionIn, file: str) -> str:
     """The article's text with the request's metadata as front matter at its head."""
-    fields = body.model_dump(exclude={"file", "text"}, exclude_none=True)
+    fields = body.model_dump(exclude={"file", "text", "correction"}, exclude_none=True)
     if not fields:
         return body.text
     if read_front_matter(file, body.text).body_start:
@@ -169,8 +183,8 @@ def _text(text: str, file: str, limit: int) -> str:
 )
 async def add_document(request: Request, archive: ArchiveDep, settings: SettingsDep) -> WriteOut:
     """Add an article: stored in the corpus folder and indexed (only it is embedded)."""
-    file, text = await read_upload(request, limit=settings.max_upload_bytes, file=None)
-    article = publish.article_from(file, text)
+    upload = await read_upload(request, limit=settings.max_upload_bytes, file=None)
+    article = publish.article_from(upload.file, upload.text)
     return write_out(await run_in_threadpool(publish.publish, archive, article, replace=False))
 
 
@@ -183,11 +197,15 @@ async def add_document(request: Request, archive: ArchiveDep, settings: Settings
 async def correct_document(
     file: str, request: Request, archive: ArchiveDep, settings: SettingsDep
 ) -> WriteOut:
-    """Replace an article with its corrected text."""
+    """Replace an article with its corrected text; `correction` says what was corrected, and
+    answers from the paragraphs it changed carry it."""
     publish.check_name(file)
-    file, text = await read_upload(request, limit=settings.max_upload_bytes, file=file)
-    article = publish.article_from(file, kept_front_matter(archive, file, text))
-    return write_out(await run_in_threadpool(publish.publish, archive, article, replace=True))
+    upload = await read_upload(request, limit=settings.max_upload_bytes, file=file)
+    note = _note(upload.note, settings.max_correction_chars)
+    article = publish.article_from(file, kept_front_matter(archive, file, upload.text))
+    return write_out(
+        await run_in_threadpool(publish.publish, archive, article, replace=True, note=note)
+    )
 
 
 @router.delete(
@@ -195,6 +213,20 @@ async def correct_document(
     response_model=WriteOut,
     responses={**_ERRORS, 404: {"description": "No such article"}},
 )
-async def withdraw_document(file: str, archive: ArchiveDep) -> WriteOut:
-    """Withdraw an article: gone from the corpus folder and from every answer."""
-    return write_out(await run_in_threadpool(publish.withdraw, archive, file))
+async def withdraw_document(
+    file: str,
+    archive: ArchiveDep,
+    settings: SettingsDep,
+    note: Annotated[str, Query(description="Why it was withdrawn (shown on its page).")] = "",
+) -> WriteOut:
+    """Withdraw an article: gone from the corpus folder and from every answer; its page says
+    when (410 Gone)."""
+    note = _note(note, settings.max_correction_chars)
+    return write_out(await run_in_threadpool(publish.withdraw, archive, file, note=note))
+
+
+def _note(note: str, limit: int) -> str:
+    note = " ".join(note.split())
+    if len(note) > limit:
+        raise BadDocument(f"The note is {len(note)} characters; notes are limited to {limit}.")
+    return note

@@ -109,7 +109,7 @@ def test_withdrawn_article_is_never_cited(writer: TestClient, index_dir: Path) -
     response = writer.delete("/documents/zoo.txt", headers=AUTH)
     assert response.json()["action"] == "withdrawn"
     assert "zoo.txt" not in cited_files(writer, "Which animal escaped from the Drury zoo?")
-    assert writer.get("/documents/zoo.txt").status_code == 404
+    assert writer.get("/documents/zoo.txt").status_code == 410  # a tombstone says when
     assert not (store.load(index_dir).corpus_dir / "zoo.txt").exists()
     assert agrees(index_dir)
 

@@ -145,6 +145,12 @@ def day_of(value: str | None) -> date | None:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
 
 
+def human_date(iso: str | None) -> str | None:
+    """'2025-06-01' (or a datetime that day) as '1 Jun 2025', the way a story is dated."""
+    day = day_of(iso) if iso else None
+    return f"{day.day} {day:%b %Y}" if day else None
+
+
 def front_matter_text(meta: Meta) -> str:
     """The block written at the head of an imported or posted article ('' when empty)."""
     data = meta.to_dict()

@@ -9,6 +9,7 @@ import numpy as np
 
 from app.archive.embed import Embedder
 from app.archive.metadata import Meta
+from app.archive.revisions import Correction
 from app.archive.store import Index
 from app.reader import span, span_features
 from app.reader.evidence import (
@@ -45,6 +46,8 @@ class Answer:
     score: float
     citation: Citation
     passage: str
+    # Set when a correction changed this paragraph: the reader quotes the corrected words.
+    corrected: Correction | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Reader:
         tuning: Tuning | None = None,
         models: ReaderModels | None = None,
         lexicon: Lexicon | None = None,
+        corrections: dict[str, dict[int, Correction]] | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -118,6 +122,7 @@ class Reader:
         self.tuning = tuning or Tuning()
         self.models = check_features(models or load_models())
         self.lexicon = lexicon or Lexicon(index)
+        self.corrections = corrections or {}
 
     def ask(self, question: str, *, top_k: int = 3, method: Method = "hybrid") -> Result:
         reading = self.read(question, method=method)
@@ -187,6 +192,7 @@ class Reader:
             score=round(confidence, 4),
             citation=Citation(passage.file, passage.paragraph, *cut, article.title, article.meta),
             passage=text,
+            corrected=self.corrections.get(passage.file, {}).get(passage.paragraph),
         )
 
 

@@ -18,8 +18,9 @@ from app.api import (
     paragraph_url,
     within_limits,
 )
+from app.archive import revisions
 from app.archive.corpus import Article, parse_article, read_text
-from app.errors import BadDocument, BadQuestion, DocumentNotFound
+from app.errors import BadDocument, BadQuestion, DocumentNotFound, Withdrawn
 from app.reader.answer import Answer
 
 router = APIRouter(include_in_schema=False)
@@ -67,19 +68,34 @@ def document(
     request: Request, file: str, archive: ArchiveDep, hl: Annotated[int | None, Query()] = None
 ) -> HTMLResponse:
     """An article, every paragraph numbered and anchored (#pN); ?hl=N marks one."""
-    name = indexed_file(archive, file)
+    try:
+        name = indexed_file(archive, file)
+    except Withdrawn as exc:
+        gone = {"file": file, "message": str(exc)}
+        return templates.TemplateResponse(request, "withdrawn.html", gone, status_code=410)
     try:
         article = parse_article(name, read_text(archive.reader.index.corpus_dir / name))
     except BadDocument as exc:
         raise DocumentNotFound(f"The article {name!r} is no longer readable.") from exc
-    context = {
+    context: dict[str, object] = {
         "article": article,
         "hl": hl,
         "about": citations.about(article.meta),
         "original": citations.original_link(article.meta),
         "cite": _paragraph_line(article, hl, str(request.base_url)),
+        "corrections": _corrections(archive.index_dir, name),
     }
     return templates.TemplateResponse(request, "document.html", context)
+
+
+def _corrections(index_dir: Path, file: str) -> list[str]:
+    """'Corrected on 2 Dec 2026: <note>', newest first."""
+    found = [r for r in revisions.settled(revisions.history(index_dir, file))]
+    return [
+        f"Corrected on {citations.human_date(r.time)}" + (f": {r.note}" if r.note else "")
+        for r in reversed(found)
+        if r.action == "corrected"
+    ]
 
 
 def shown(answers: list[Answer], base: str) -> dict[str, object]:

@@ -47,3 +47,11 @@ def about(meta: Meta) -> list[str]:
     if meta.author:
         parts.append(f"By {meta.author}")
     return [p for p in parts if p]
+
+
+def corrected_line(answer: Answer) -> str | None:
+    """'Corrected 2 Dec 2026: <note>' for an answer from a paragraph a correction changed."""
+    mark = answer.corrected
+    if mark is None:
+        return None
+    return f"Corrected {human_date(mark.time)}" + (f": {mark.note}" if mark.note else "")

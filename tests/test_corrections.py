@@ -18,8 +18,10 @@ from app import publish
 from app.archive import revisions, store
 from app.archive.corpus import parse_article
 from app.archive.embed import Embedder
+from app.archive.metadata import human_date
 from app.config import Settings
 from app.files import write_text_atomically
+from app.integrations.messages import markdown_message
 from app.main import create_app
 from tests.servers import AUTH, SQUAD, TOKEN, agrees, make_archive, start_server
 
@@ -98,6 +100,14 @@ def test_a_long_note_is_refused_and_nothing_changes(corrected: TestClient) -> No
     response = corrected.put("/documents/kessel.txt", json=fix, headers=AUTH)
     assert response.status_code == 422 and "limited to 200" in response.json()["error"]
     assert "44 percent" in top(corrected, LEVEL)["sentence"]
+
+
+def test_the_form_and_chat_replies_show_the_correction(corrected: TestClient) -> None:
+    page = corrected.get("/", params={"q": LEVEL}).text
+    assert f"Corrected {human_date(revisions.now())}: {NOTE}" in page
+    reader = corrected.app.state.archive.reader  # type: ignore[attr-defined]
+    reply = markdown_message(reader.ask(LEVEL), "https://news.example")
+    assert f"*Corrected {human_date(revisions.now())}: {NOTE}*" in reply
 
 
 def test_a_withdrawn_article_is_gone_with_a_tombstone_that_survives_restart(

@@ -38,6 +38,7 @@ class Source:
     quote: str
     label: str
     url: str
+    corrected: str | None = None
 
 
 def sources(result: Result, base: str, *, limit: int = 3) -> list[Source]:
@@ -70,6 +71,7 @@ def _source(answer: Answer, base: str, *, quote: str) -> Source:
         quote=clip(_plain(quote), QUOTE_LIMIT),
         label=citations.label(c),
         url=paragraph_url(c.file, c.paragraph, base),
+        corrected=citations.corrected_line(answer),
     )
 
 
@@ -125,6 +127,8 @@ def _slack_section(source: Source, *, bold: bool) -> dict[str, Any]:
     lines.append(f">{slack_escape(source.quote)}")
     label = slack_escape(source.label).replace("|", "¦")
     lines.append(f"<{source.url}|{label}>")
+    if source.corrected:
+        lines.append(f"_{slack_escape(source.corrected)}_")
     return _section("\n".join(lines))
 
 
@@ -163,4 +167,6 @@ def _markdown_source(source: Source, *, bold: bool) -> str:
     lines.append("")  # ends the quote, so the link is not inside it
     label = source.label.replace("[", "(").replace("]", ")")
     lines.append(f"[{label}]({source.url})")
+    if source.corrected:
+        lines.append(f"*{markdown_escape(source.corrected)}*")
     return "\n".join(lines)

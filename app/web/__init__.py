@@ -105,6 +105,7 @@ def shown(answers: list[Answer], base: str) -> dict[str, object]:
     return {
         "items": [(a, highlight(a), url) for a, url in zip(answers, urls, strict=True)],
         "bylines": [_beside_headline(a) for a in answers],
+        "corrections": [citations.corrected_line(a) for a in answers],
         "copies": [
             citations.answer_line(a, base.rstrip("/") + url)
             for a, url in zip(answers, urls, strict=True)

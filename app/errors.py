@@ -5,6 +5,7 @@ NewsroomError
 │   └── ModelUnavailable 503  the embedding model is shut down or gave no answer in time
 ├── DocumentNotFound   404  unknown article (or a path trick)
 ├── BadDocument        422  an article that cannot be read or indexed
+│   └── NoArticle      422  an HTML page with no article text to extract (navigation only)
 ├── BadQuestion        422  a question over the service's limits (length, top_k)
 ├── IndexMismatch           index built by another model or chunking; refuses to load
 ├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
@@ -13,6 +14,7 @@ NewsroomError
 ├── DocumentExists     409  that name, or that very text under another name, is in already
 ├── TooLarge           413  an article over the upload limit
 ├── NotText            415  an upload that is not UTF-8 text
+├── BadFeed            422  a feed that cannot be fetched or read (timeout, size, type, syntax)
 └── PortInUse               `serve` cannot listen where it was told to
 """
 
@@ -37,6 +39,14 @@ class DocumentNotFound(NewsroomError):
 
 
 class BadDocument(NewsroomError):
+    status_code = 422
+
+
+class NoArticle(BadDocument):
+    pass
+
+
+class BadFeed(NewsroomError):
     status_code = 422
 
 

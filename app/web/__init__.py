@@ -13,12 +13,11 @@ from app.api import (
     ArchiveDep,
     AskRequest,
     SettingsDep,
-    indexed_file,
+    article_as_cited,
     paragraph_url,
     within_limits,
 )
-from app.archive.corpus import parse_article, read_text
-from app.errors import BadDocument, BadQuestion, DocumentNotFound
+from app.errors import BadQuestion
 from app.reader.answer import Answer
 
 router = APIRouter(include_in_schema=False)
@@ -69,10 +68,5 @@ def document(
     request: Request, file: str, archive: ArchiveDep, hl: Annotated[int | None, Query()] = None
 ) -> HTMLResponse:
     """An article, every paragraph numbered and anchored (#pN); ?hl=N marks one."""
-    name = indexed_file(archive, file)
-    try:
-        article = parse_article(name, read_text(archive.reader.index.corpus_dir / name))
-    except BadDocument as exc:
-        raise DocumentNotFound(f"The article {name!r} is no longer readable.") from exc
-    context = {"article": article, "hl": hl}
+    context = {"article": article_as_cited(archive, file), "hl": hl}
     return templates.TemplateResponse(request, "document.html", context)

@@ -104,14 +104,14 @@ def parse_xml(data: bytes, *, name: str) -> Feed:
 def _entry_item(entry: Any, where: str, outlet: str | None) -> tuple[Item, list[str]]:
     tags = entry.get("tags") or [{}]
     published = _moment(entry.get("published_parsed"))
-    updated = _moment(entry.get("updated_parsed"))
+    # Asked with `in`: feedparser's get() would hand back the publication date (its issue 310).
+    updated = _moment(entry["updated_parsed"]) if "updated_parsed" in entry else None
     authors = [a.get("name") for a in entry.get("authors") or [] if a.get("name")]
     fields = {
         "id": entry.get("id"),
         "url": entry.get("link"),
         "title": entry.get("title"),
         "published": published,
-        # feedparser gives an RSS item's pubDate as its update too: an update only if later.
         "updated": updated if updated != published else None,
         "author": authors or None,
         "section": tags[0].get("term"),

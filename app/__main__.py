@@ -1,4 +1,4 @@
-"""Command line: python -m app index | ask | serve | eval."""
+"""Command line: python -m app index | import | ask | serve | eval."""
 
 from __future__ import annotations
 
@@ -46,6 +46,28 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from app.feed_import import import_feed
+
+    corpus = Path(args.corpus or settings.corpus_dir)
+    if not corpus.is_dir():
+        print(f"error: {corpus} is not a folder", file=sys.stderr)
+        return 2
+    done = import_feed(args.source, corpus, settings)
+    print(
+        f"Imported {args.source} into {corpus}: {len(done.added)} added, "
+        f"{len(done.updated)} updated, {len(done.unchanged)} unchanged, "
+        f"{len(done.skipped)} skipped."
+    )
+    for where, reason in done.skipped:
+        print(f"  skipped {where}: {reason}")
+    for warning in done.warnings:
+        print(f"  warning {warning}")
+    if done.added or done.updated:
+        print(f"  index them: python -m app index {corpus}")
+    return 0
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from app import citations
     from app.api import AskRequest, ask_response, within_limits
@@ -87,10 +109,17 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", help="build or update the index of a corpus folder")
-    index.add_argument("corpus_dir", nargs="?", help="folder of .txt/.md articles (default seeds/)")
+    index.add_argument("corpus_dir", nargs="?", help="folder of articles (default seeds/)")
     index.add_argument("--index-dir", default=settings_index)
     index.add_argument("--rebuild", action="store_true", help="re-embed everything")
     index.set_defaults(run=_index)
+
+    feed = commands.add_parser(
+        "import", help="write a feed's articles into the corpus (JSON Lines, RSS or Atom)"
+    )
+    feed.add_argument("source", metavar="FILE_OR_URL", help="a feed file, or an http(s) URL")
+    feed.add_argument("--corpus", help="corpus folder to write into (default seeds/)")
+    feed.set_defaults(run=_import)
 
     ask = commands.add_parser("ask", help="ask the archive a question")
     ask.add_argument("question")

@@ -7,14 +7,16 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from app.archive import revisions
+from app.archive.corpus import Article
+from app.archive.extracted import cited_article
 from app.archive.metadata import human_date
 from app.archive.revisions import Correction
 from app.config import Settings
-from app.errors import BadQuestion, DocumentNotFound, Withdrawn
+from app.errors import BadDocument, BadQuestion, DocumentNotFound, Withdrawn
 from app.live import Archive
 from app.reader.answer import Answer, Result
 
@@ -192,6 +194,18 @@ def ask_get(
 
 
 @router.get(
+    "/documents/{file}/text",
+    response_class=PlainTextResponse,
+    tags=["documents"],
+    responses={404: {"description": "No such article"}},
+)
+def document_text(file: str, archive: ArchiveDep) -> PlainTextResponse:
+    """The article's text as cited: every citation's [start:end] slices it (for an HTML page,
+    the text extracted from it)."""
+    return PlainTextResponse(article_as_cited(archive, file).text)
+
+
+@router.get(
     "/healthz",
     response_model=Health,
     tags=["health"],
@@ -227,3 +241,14 @@ def indexed_file(archive: Archive, file: str) -> str:
             raise Withdrawn(f"{file} was withdrawn on {when} ({tombstone.time}){why}")
         raise DocumentNotFound(f"No article named {file!r} in the archive.")
     return file
+
+
+def article_as_cited(archive: Archive, file: str) -> Article:
+    """The indexed article whose text the citations count into, or 404."""
+    name = indexed_file(archive, file)
+    index = archive.reader.index
+    sha256 = index.manifest.files[name]["sha256"]
+    try:
+        return cited_article(archive.index_dir, index.corpus_dir, name, sha256)
+    except BadDocument as exc:
+        raise DocumentNotFound(f"The article {name!r} is no longer readable.") from exc

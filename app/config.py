@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     rate_limit_clients: int = Field(default=65_536, ge=8)
     # Browser origins allowed to call the API; empty means no CORS headers at all.
     cors_origins: list[str] = Field(default_factory=list)
+    # python -m app import URL (app/feed_import.py): the whole fetch within the timeout, the
+    # body within the size limit, else a clear error and nothing written.
+    feed_timeout_s: float = Field(default=20.0, gt=0)
+    feed_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
 

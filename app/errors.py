@@ -6,6 +6,7 @@ NewsroomError
 ├── DocumentNotFound   404  unknown article (or a path trick)
 │   └── Withdrawn      410  an article the newsroom withdrew (its tombstone says when)
 ├── BadDocument        422  an article that cannot be read or indexed
+│   └── NoArticle      422  an HTML page with no article text to extract (navigation only)
 ├── BadQuestion        422  a question over the service's limits (length, top_k)
 ├── BadFilter          422  a date range that ends before it starts
 ├── IndexMismatch           index built by another model or chunking; refuses to load
@@ -15,6 +16,7 @@ NewsroomError
 ├── DocumentExists     409  that name, or that very text under another name, is in already
 ├── TooLarge           413  an article over the upload limit
 ├── NotText            415  an upload that is not UTF-8 text
+├── BadFeed            422  a feed that cannot be fetched or read (timeout, size, type, syntax)
 └── PortInUse               `serve` cannot listen where it was told to
 """
 
@@ -43,6 +45,14 @@ class Withdrawn(DocumentNotFound):
 
 
 class BadDocument(NewsroomError):
+    status_code = 422
+
+
+class NoArticle(BadDocument):
+    pass
+
+
+class BadFeed(NewsroomError):
     status_code = 422
 
 

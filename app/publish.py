@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import files
-from app.archive import revisions, store
+from app.archive import extracted, revisions, store
 from app.archive.corpus import Article, corpus_files, parse_article, read_text
 from app.archive.embed import Embedder
 from app.archive.ingest import Report, build_index, index_articles, read_corpus, revise
@@ -220,7 +220,7 @@ def _repair(index_dir: Path, embedder: Embedder) -> Report | None:
         partial.unlink(missing_ok=True)
     revisions.settle(index_dir, _fingerprints(corpus))
     indexed = {name: info["sha256"] for name, info in manifest.files.items()}
-    if _fingerprints(corpus) == indexed or _readable(corpus) == indexed:
+    if _fingerprints(corpus) == indexed or _readable(corpus, index_dir) == indexed:
         return None
     report = build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)
     logger.warning(
@@ -237,7 +237,8 @@ def _fingerprints(corpus: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_files(corpus)}
 
 
-def _readable(corpus: Path) -> dict[str, str]:
-    """Hashes of the articles indexing would take (it skips unreadable files)."""
-    articles, _ = read_corpus(corpus)
+def _readable(corpus: Path, index_dir: Path) -> dict[str, str]:
+    """Hashes of the articles indexing would take (it skips unreadable files and pages
+    without an article)."""
+    articles, _ = read_corpus(corpus, extracted.folder(index_dir))
     return {a.file: a.sha256 for a in articles}

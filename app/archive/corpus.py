@@ -14,6 +14,7 @@ from app.errors import BadDocument
 
 CHUNKING_VERSION = "4"  # 2: a line of spaces and zero-width characters is blank; 4: front matter
 SUFFIXES = (".txt", ".md")
+PAGE_SUFFIXES = (".html", ".htm")  # news pages: their article is extracted (archive/extracted.py)
 
 # Python's str.strip() misses these, but a person sees nothing there.
 _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
@@ -201,5 +202,6 @@ def read_article(path: Path) -> Article:
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The articles in a folder: .txt and .md files, sorted by name (no subfolders)."""
-    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    """The articles in a folder: .txt, .md and .html/.htm files, sorted by name (no subfolders)."""
+    kinds = SUFFIXES + PAGE_SUFFIXES
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in kinds)

@@ -8,8 +8,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.archive import store
-from app.archive.corpus import CHUNKING_VERSION, Article, chunk_article, corpus_files, read_article
+from app.archive import extracted, store
+from app.archive.corpus import CHUNKING_VERSION, Article, chunk_article, corpus_files
 from app.archive.embed import Embedder
 from app.archive.language import analyse
 from app.archive.store import FileIndex, Index, Manifest, Passage
@@ -32,12 +32,15 @@ class Report:
     saved: bool = False
 
 
-def read_corpus(corpus_dir: Path) -> tuple[list[Article], list[tuple[str, str]]]:
-    """Every readable article; the others by name with the reason, so the run goes on."""
+def read_corpus(
+    corpus_dir: Path, kept: Path | None = None
+) -> tuple[list[Article], list[tuple[str, str]]]:
+    """Every readable article; the others by name with the reason, so the run goes on.
+    `kept`: where HTML pages' extracted texts are kept (archive/extracted.py)."""
     articles, skipped = [], []
     for path in corpus_files(corpus_dir):
         try:
-            articles.append(read_article(path))
+            articles.append(extracted.read_article(path, kept))
         except BadDocument as exc:
             skipped.append((path.name, str(exc).split(": ", 1)[-1]))
     return articles, skipped
@@ -122,7 +125,8 @@ def build_index(
 ) -> Report:
     """Bring index_dir up to date with corpus_dir; the model is loaded only if needed."""
     began = time.perf_counter()
-    articles, skipped = read_corpus(corpus_dir)
+    kept = extracted.folder(index_dir)
+    articles, skipped = read_corpus(corpus_dir, kept)
     old = previous_parts(index_dir, model=model, rebuild=rebuild)
     changed = [a for a in articles if a.file not in old or old[a.file].sha256 != a.sha256]
     names = {a.file for a in articles}
@@ -131,6 +135,8 @@ def build_index(
     report.warnings = [w for a in articles for w in a.warnings]
     changed_names = set(report.embedded)
     parts = [old[a.file] for a in articles if a.file not in changed_names]
+    for page in (a for a in articles if extracted.is_page(a.file)):
+        extracted.keep(kept, page)  # before the index that cites it; once per page's bytes
     if changed or removed or not _same_corpus(index_dir, corpus_dir):
         embedder = load_embedder()
         parts += index_articles(changed, embedder, progress=progress)

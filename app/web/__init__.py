@@ -14,13 +14,13 @@ from app.api import (
     ArchiveDep,
     AskRequest,
     SettingsDep,
-    indexed_file,
+    article_as_cited,
     paragraph_url,
     within_limits,
 )
 from app.archive import revisions
-from app.archive.corpus import Article, parse_article, read_text
-from app.errors import BadDocument, BadQuestion, DocumentNotFound, Withdrawn
+from app.archive.corpus import Article
+from app.errors import BadQuestion, Withdrawn
 from app.reader.answer import Answer
 
 router = APIRouter(include_in_schema=False)
@@ -69,21 +69,17 @@ def document(
 ) -> HTMLResponse:
     """An article, every paragraph numbered and anchored (#pN); ?hl=N marks one."""
     try:
-        name = indexed_file(archive, file)
+        article = article_as_cited(archive, file)
     except Withdrawn as exc:
         gone = {"file": file, "message": str(exc)}
         return templates.TemplateResponse(request, "withdrawn.html", gone, status_code=410)
-    try:
-        article = parse_article(name, read_text(archive.reader.index.corpus_dir / name))
-    except BadDocument as exc:
-        raise DocumentNotFound(f"The article {name!r} is no longer readable.") from exc
     context: dict[str, object] = {
         "article": article,
         "hl": hl,
         "about": citations.about(article.meta),
         "original": citations.original_link(article.meta),
         "cite": _paragraph_line(article, hl, str(request.base_url)),
-        "corrections": _corrections(archive.index_dir, name),
+        "corrections": _corrections(archive.index_dir, article.file),
     }
     return templates.TemplateResponse(request, "document.html", context)
 

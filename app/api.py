@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated
 from urllib.parse import quote
 
@@ -92,12 +92,23 @@ class CitationOut(BaseModel):
     source_url: str | None = Field(None, description="The original story's canonical link.")
 
 
+class AlsoInOut(BaseModel):
+    file: str
+    paragraph: int
+    title: str
+    published: str | None = None
+
+
 class AnswerOut(BaseModel):
     answer: str = Field(description="Verbatim: the file's text[start:end].")
     sentence: str = Field(description="The verbatim sentence that contains the answer.")
     score: float = Field(ge=0, le=1)
     citation: CitationOut
     passage: str = Field(description="The whole paragraph.")
+    also_in: list[AlsoInOut] = Field(
+        default_factory=list,
+        description="The same paragraph, near word for word, elsewhere; not answered again.",
+    )
 
 
 class AskResponse(BaseModel):
@@ -145,6 +156,7 @@ def answer_out(answer: Answer, base: str = "") -> AnswerOut:
             source_url=c.meta.url,
         ),
         passage=answer.passage,
+        also_in=[AlsoInOut(**asdict(a)) for a in answer.also_in],
     )
 
 

@@ -18,7 +18,14 @@ from app import files
 from app.archive import store
 from app.archive.corpus import Article, corpus_files, parse_article
 from app.archive.embed import Embedder
-from app.archive.ingest import Report, build_index, index_articles, read_corpus, revise
+from app.archive.ingest import (
+    Report,
+    build_index,
+    index_articles,
+    indexed_hashes,
+    read_corpus,
+    revise,
+)
 from app.archive.store import Index
 from app.errors import (
     BadDocument,
@@ -180,7 +187,7 @@ def _repair(index_dir: Path, embedder: Embedder) -> Report | None:
         return None
     for partial in (p for pattern in PARTIALS for p in corpus.glob(pattern)):
         partial.unlink(missing_ok=True)
-    indexed = {name: info["sha256"] for name, info in manifest.files.items()}
+    indexed = indexed_hashes(manifest)
     if _fingerprints(corpus) == indexed or _readable(corpus) == indexed:
         return None
     report = build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)

@@ -28,6 +28,8 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     # Fields that could not be read (the article is indexed without them), by file and field.
     warnings: list[str] = field(default_factory=list)
+    # Files with the very text of another, (copy, the one indexed): cited as the same article.
+    copies: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     saved: bool = False
 
@@ -41,6 +43,26 @@ def read_corpus(corpus_dir: Path) -> tuple[list[Article], list[tuple[str, str]]]
         except BadDocument as exc:
             skipped.append((path.name, str(exc).split(": ", 1)[-1]))
     return articles, skipped
+
+
+def once_each(articles: list[Article]) -> tuple[list[Article], dict[str, tuple[str, ...]]]:
+    """One article per text, the first by name (the copies share its front matter, so its
+    dates too), and the names of each one's copies."""
+    first: dict[str, Article] = {}
+    copies: dict[str, list[str]] = {}
+    for article in sorted(articles, key=lambda a: a.file):
+        kept = first.setdefault(article.sha256, article)
+        if kept is not article:
+            copies.setdefault(kept.file, []).append(article.file)
+    return list(first.values()), {name: tuple(names) for name, names in copies.items()}
+
+
+def indexed_hashes(manifest: Manifest) -> dict[str, str]:
+    """The text hash of every corpus file the index stands for, copies included."""
+    hashes = {name: info["sha256"] for name, info in manifest.files.items()}
+    for info in manifest.files.values():
+        hashes |= {name: info["sha256"] for name in info.get("copies", ())}
+    return hashes
 
 
 def previous_parts(index_dir: Path, *, model: str, rebuild: bool) -> dict[str, FileIndex]:
@@ -123,17 +145,22 @@ def build_index(
     """Bring index_dir up to date with corpus_dir; the model is loaded only if needed."""
     began = time.perf_counter()
     articles, skipped = read_corpus(corpus_dir)
+    articles, copies = once_each(articles)
     old = previous_parts(index_dir, model=model, rebuild=rebuild)
     changed = [a for a in articles if a.file not in old or old[a.file].sha256 != a.sha256]
     names = {a.file for a in articles}
     removed = sorted(set(old) - names)
     report = Report(skipped=skipped, removed=removed, embedded=[a.file for a in changed])
     report.warnings = [w for a in articles for w in a.warnings]
+    report.copies = sorted((c, kept) for kept, names in copies.items() for c in names)
     changed_names = set(report.embedded)
     parts = [old[a.file] for a in articles if a.file not in changed_names]
-    if changed or removed or not _same_corpus(index_dir, corpus_dir):
+    recopied = any(p.copies != copies.get(p.file, ()) for p in parts)
+    if changed or removed or recopied or not _same_corpus(index_dir, corpus_dir):
         embedder = load_embedder()
         parts += index_articles(changed, embedder, progress=progress)
+        for part in parts:
+            part.copies = copies.get(part.file, ())
         manifest = _manifest(embedder, corpus_dir, parts)
         store.save(Index(manifest, parts, index_type=index_type), index_dir)
         report.saved = True
@@ -159,6 +186,7 @@ def _manifest(embedder: Embedder, corpus_dir: Path, parts: list[FileIndex]) -> M
             "chunks": len(p.chunks),
             "meta": p.meta.to_dict(),
         }
+        | ({"copies": list(p.copies)} if p.copies else {})
         for p in parts
     }
     return Manifest(

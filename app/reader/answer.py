@@ -125,7 +125,7 @@ class Reader:
         reading = self.read(question, method=method)
         ranked = [int(i) for i in np.argsort(-reading.passage_logits, kind="stable")]
         rows = [c.row for c in reading.candidates]
-        picks = collapse.distinct(self.index, ranked, rows, top_k)
+        picks = collapse.distinct(self.index, ranked, rows, top_k, self._holds(reading))
         order = [p.lead for p in picks]
         spans = reading.spans | self._spans(reading, [i for i in order if i not in reading.spans])
         answers = [self._answer(reading, p, spans[p.lead].cut()) for p in picks]
@@ -178,6 +178,16 @@ class Reader:
             i: Spans(sentence, options, texts, rows, weighed)
             for (i, sentence, options, texts, rows), weighed in zip(found, logits, strict=True)
         }
+
+    def _holds(self, reading: Reading) -> Callable[[int, int], bool]:
+        """Whether candidate i's passage has candidate j's chosen sentence, word for word."""
+
+        def sentence(j: int) -> str:
+            p = self.index.passages[reading.candidates[j].row]
+            start, end = p.sentences[reading.sentences[j]]
+            return p.text[start - p.start : end - p.start]
+
+        return lambda i, j: sentence(j) in self.index.passages[reading.candidates[i].row].text
 
     def _answer(self, reading: Reading, pick: collapse.Pick, cut: tuple[int, int]) -> Answer:
         i, row = pick.lead, reading.candidates[pick.lead].row

@@ -3,7 +3,7 @@ its file are folded into the answer that cites the earliest of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.archive.store import Index
@@ -27,11 +27,18 @@ class Pick:
     members: tuple[int, ...]
 
 
-def distinct(index: Index, ranked: Sequence[int], rows: Sequence[int], top_k: int) -> list[Pick]:
+def distinct(
+    index: Index,
+    ranked: Sequence[int],
+    rows: Sequence[int],
+    top_k: int,
+    holds: Callable[[int, int], bool] = lambda lead, best: True,
+) -> list[Pick]:
     """The best `top_k` answers, counting a group of near copies once, so a copy never takes
     the place of another story. `ranked`: candidates best first; `rows[i]`: candidate i's
     passage row. Each answer keeps its best member's place and cites the group's leader among
-    the retrieved members."""
+    the retrieved members that `holds(member, best)` the best member's sentence (a near copy
+    may lack the sentence that answers)."""
     if not index.groups:
         return [Pick(i, (i,)) for i in ranked[:top_k]]
     picks: list[list[int]] = []
@@ -43,7 +50,14 @@ def distinct(index: Index, ranked: Sequence[int], rows: Sequence[int], top_k: in
         elif len(picks) < top_k:
             slot[group] = len(picks)
             picks.append([i])
-    return [Pick(min(m, key=lambda i: _place(index, rows[i])), tuple(m)) for m in picks]
+    return [Pick(_lead(index, m, rows, holds), tuple(m)) for m in picks]
+
+
+def _lead(
+    index: Index, members: list[int], rows: Sequence[int], holds: Callable[[int, int], bool]
+) -> int:
+    able = [i for i in members if i == members[0] or holds(i, members[0])]
+    return min(able, key=lambda i: _place(index, rows[i]))
 
 
 def _place(index: Index, row: int) -> int:

@@ -21,10 +21,12 @@ from app.archive.embed import Embedder
 from app.archive.ingest import (
     Report,
     build_index,
+    copy_of,
     index_articles,
     indexed_hashes,
     read_corpus,
     revise,
+    without,
 )
 from app.archive.store import Index
 from app.errors import (
@@ -144,11 +146,11 @@ def withdraw(archive: Archive, file: str) -> Outcome:
     """Take an article out of the corpus and the index."""
     with archive.writing() as reader:
         index = reader.index
-        known = index.files.get(file)
+        known = index.files.get(file) or copy_of(index, file)
         if known is None:
             raise DocumentNotFound(f"No article named {file!r} in the archive.")
         remove_file(index.corpus_dir / file)
-        _commit(archive, revise(index, archive.embedder, drop={file}))
+        _commit(archive, without(index, archive.embedder, file))
     logger.info("withdrew %s", file)
     return Outcome("withdrawn", file, known.paragraphs, len(known.chunks))
 

@@ -41,6 +41,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple
     corpus.mkdir()
     for name in FILES:
         shutil.copy(BBC / name, corpus / name)
+    shutil.copy(BBC / "tech_003.txt", corpus / "tech_003_again.txt")
     # The same story as wire copy under a new headline, dated: it leads, though it sorts last.
     body = (BBC / "tech_212.txt").read_text(encoding="utf-8").split("\n\n", 1)[1]
     front = "---\ntitle: Phone buyers choose by lifestyle\npublished: 2004-11-02\n---\n\n"
@@ -54,9 +55,10 @@ def built(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple
 
 def test_bulk_index_takes_an_exact_copy_once_and_reports_it(built: tuple[Archive, Report]) -> None:
     archive, report = built
-    assert report.copies == [("tech_036.txt", "tech_003.txt")]
-    assert "tech_036.txt" not in archive.reader.index.files
-    assert archive.reader.index.files["tech_003.txt"].copies == ("tech_036.txt",)
+    copies = ("tech_003_again.txt", "tech_036.txt")
+    assert report.copies == [(name, "tech_003.txt") for name in copies]
+    assert not set(copies) & set(archive.reader.index.files)
+    assert archive.reader.index.files["tech_003.txt"].copies == copies
 
 
 def test_a_story_filed_three_times_is_answered_once_led_by_the_earliest(
@@ -108,7 +110,8 @@ def test_an_answer_from_a_kept_file_lists_its_exact_copy(built: tuple[Archive, R
     answer = result.answers[0]
     assert answer.citation.file == "tech_003.txt"
     assert [(a.file, a.paragraph) for a in answer.also_in] == [
-        ("tech_036.txt", answer.citation.paragraph)
+        ("tech_003_again.txt", answer.citation.paragraph),
+        ("tech_036.txt", answer.citation.paragraph),
     ]
 
 
@@ -133,3 +136,15 @@ def test_a_new_article_hashes_only_itself_and_keeps_the_groups(
     assert all(after.files[name].signatures is sigs for name, sigs in kept.items())
     assert len(after.groups) == len(before.groups)
     assert publish.reconcile(archive.index_dir, archive.embedder) is None  # copies agree too
+
+
+def test_withdrawing_a_copy_or_its_original_keeps_the_other(built: tuple[Archive, Report]) -> None:
+    archive, _ = built
+    publish.withdraw(archive, "tech_003_again.txt")
+    assert archive.reader.index.files["tech_003.txt"].copies == ("tech_036.txt",)
+    publish.withdraw(archive, "tech_003.txt")
+    index = archive.reader.index
+    assert "tech_003.txt" not in index.files and index.files["tech_036.txt"].copies == ()
+    answer = archive.reader.ask("What is Microsoft investigating?", top_k=1).answers[0]
+    assert (answer.citation.file, answer.also_in) == ("tech_036.txt", ())
+    assert publish.reconcile(archive.index_dir, archive.embedder) is None

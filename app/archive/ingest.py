@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.archive import store
@@ -211,3 +211,31 @@ def revise(
     replaced = set(drop) | {p.file for p in put}
     parts = [p for name, p in index.files.items() if name not in replaced] + list(put)
     return Index(_manifest(embedder, index.corpus_dir, parts), parts)
+
+
+def copy_of(index: Index, file: str) -> FileIndex | None:
+    """The indexed article that `file` is an exact copy of, if it is one."""
+    return next((p for p in index.files.values() if file in p.copies), None)
+
+
+def without(index: Index, embedder: Embedder, file: str) -> Index:
+    """The index with `file` withdrawn: a copy leaves its article's list; an article with
+    copies is taken over by the first of them, its vectors reused under that name."""
+    original = copy_of(index, file)
+    if original is not None:
+        rest = tuple(c for c in original.copies if c != file)
+        return revise(index, embedder, put=[replace(original, copies=rest)])
+    part = index.files[file]
+    if not part.copies:
+        return revise(index, embedder, drop={file})
+    return revise(index, embedder, put=[_renamed(part, part.copies[0])], drop={file})
+
+
+def _renamed(part: FileIndex, name: str) -> FileIndex:
+    return replace(
+        part,
+        file=name,
+        chunks=[replace(c, file=name) for c in part.chunks],
+        passages=[replace(p, file=name) for p in part.passages],
+        copies=part.copies[1:],
+    )

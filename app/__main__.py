@@ -43,6 +43,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  skipped {name}: {reason}")
     for warning in report.warnings:
         print(f"  warning {warning}")
+    for copy, kept in report.copies:
+        print(f"  copy {copy} = {kept}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated
 from urllib.parse import quote
 
@@ -103,6 +103,13 @@ class CorrectedOut(BaseModel):
     note: str
 
 
+class AlsoInOut(BaseModel):
+    file: str
+    paragraph: int
+    title: str
+    published: str | None = None
+
+
 class AnswerOut(BaseModel):
     answer: str = Field(description="Verbatim: the file's text[start:end].")
     sentence: str = Field(description="The verbatim sentence that contains the answer.")
@@ -111,6 +118,10 @@ class AnswerOut(BaseModel):
     passage: str = Field(description="The whole paragraph.")
     corrected: CorrectedOut | None = Field(
         None, description="Set when a correction changed this paragraph (its words are quoted)."
+    )
+    also_in: list[AlsoInOut] = Field(
+        default_factory=list,
+        description="The same paragraph, near word for word, elsewhere; not answered again.",
     )
 
 
@@ -153,6 +164,7 @@ def answer_out(answer: Answer, base: str = "") -> AnswerOut:
         ),
         passage=answer.passage,
         corrected=_corrected(answer.corrected),
+        also_in=[AlsoInOut(**asdict(a)) for a in answer.also_in],
     )
 
 

@@ -18,7 +18,16 @@ from app import files
 from app.archive import extracted, revisions, store
 from app.archive.corpus import Article, corpus_files, parse_article, read_text
 from app.archive.embed import Embedder
-from app.archive.ingest import Report, build_index, index_articles, read_corpus, revise
+from app.archive.ingest import (
+    Report,
+    build_index,
+    copy_of,
+    index_articles,
+    indexed_hashes,
+    read_corpus,
+    revise,
+    without,
+)
 from app.archive.revisions import Correction, Revision
 from app.archive.store import Index
 from app.errors import (
@@ -115,7 +124,7 @@ def publish(archive: Archive, article: Article, *, replace: bool, note: str = ""
             return Outcome("unchanged", article.file, known.paragraphs, len(known.chunks))
         revision = _revision(archive.index_dir, index, article, note) if replace else None
         if known is not None:
-            _keep_old(archive.index_dir, index, article.file)
+            _keep_old(archive.index_dir, index, article.file, known.sha256)
         revisions.keep_text(archive.index_dir, article.sha256, article.text)
         revisions.begin(
             archive.index_dir,
@@ -156,11 +165,11 @@ def _revision(index_dir: Path, index: Index, article: Article, note: str) -> Rev
     return Revision("corrected", mark.time, article.sha256, note, marks)
 
 
-def _keep_old(index_dir: Path, index: Index, file: str) -> None:
+def _keep_old(index_dir: Path, index: Index, file: str, sha256: str) -> None:
     """The text about to be replaced or withdrawn, kept by its hash for the history."""
     path = index.corpus_dir / file
     if path.is_file():
-        revisions.keep_text(index_dir, index.files[file].sha256, read_text(path))
+        revisions.keep_text(index_dir, sha256, read_text(path))
 
 
 def _texts(article: Article) -> dict[int, str]:
@@ -171,14 +180,14 @@ def withdraw(archive: Archive, file: str, *, note: str = "") -> Outcome:
     """Take an article out of the corpus and the index; a tombstone remembers when."""
     with archive.writing() as reader:
         index = reader.index
-        known = index.files.get(file)
+        known = index.files.get(file) or copy_of(index, file)
         if known is None:
             raise DocumentNotFound(f"No article named {file!r} in the archive.")
-        _keep_old(archive.index_dir, index, file)
+        _keep_old(archive.index_dir, index, file, known.sha256)
         tombstone = Revision("withdrawn", revisions.now(), known.sha256, note)
         revisions.begin(archive.index_dir, file, tombstone)
         remove_file(index.corpus_dir / file)
-        _commit(archive, revise(index, archive.embedder, drop={file}))
+        _commit(archive, without(index, archive.embedder, file))
         revisions.confirm(archive.index_dir, file)
     logger.info("withdrew %s", file)
     return Outcome("withdrawn", file, known.paragraphs, len(known.chunks))
@@ -219,7 +228,7 @@ def _repair(index_dir: Path, embedder: Embedder) -> Report | None:
     for partial in (p for pattern in PARTIALS for p in corpus.glob(pattern)):
         partial.unlink(missing_ok=True)
     revisions.settle(index_dir, _fingerprints(corpus))
-    indexed = {name: info["sha256"] for name, info in manifest.files.items()}
+    indexed = indexed_hashes(manifest)
     if _fingerprints(corpus) == indexed or _readable(corpus, index_dir) == indexed:
         return None
     report = build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)

@@ -30,15 +30,17 @@ def test_ask_prints_answers_with_citations(seeds_index: Path):
     assert "000_383fbfdafa3fa088.txt ¶24" in done.stdout
 
 
-def test_index_prints_a_summary_and_skips_bad_files(tmp_path: Path):
+def test_index_prints_a_summary_and_skips_bad_files_and_copies(tmp_path: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Headline\n\nKosovo agreed to host fifty migrants next year.\n")
+    (corpus / "a_copy.txt").write_text((corpus / "a.txt").read_text())
     (corpus / "bad.txt").write_bytes(b"\xff\xfe\xfa")
     done = _run("index", str(corpus), "--index-dir", str(tmp_path / "index"))
     assert done.returncode == 0, done.stderr
     assert "1 files, 2 paragraphs, 1 chunks" in done.stdout
     assert "skipped bad.txt: not UTF-8" in done.stdout
+    assert "  copy a_copy.txt = a.txt" in done.stdout
     again = _run("index", str(corpus), "--index-dir", str(tmp_path / "index"))
     assert "already up to date" in again.stdout
 

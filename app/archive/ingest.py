@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.archive import extracted, store
@@ -28,6 +28,8 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     # Fields that could not be read (the article is indexed without them), by file and field.
     warnings: list[str] = field(default_factory=list)
+    # Files with the very text of another, (copy, the one indexed): cited as the same article.
+    copies: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     saved: bool = False
 
@@ -44,6 +46,26 @@ def read_corpus(
         except BadDocument as exc:
             skipped.append((path.name, str(exc).split(": ", 1)[-1]))
     return articles, skipped
+
+
+def once_each(articles: list[Article]) -> tuple[list[Article], dict[str, tuple[str, ...]]]:
+    """One article per text, the first by name (the copies share its front matter, so its
+    dates too), and the names of each one's copies."""
+    first: dict[str, Article] = {}
+    copies: dict[str, list[str]] = {}
+    for article in sorted(articles, key=lambda a: a.file):
+        kept = first.setdefault(article.sha256, article)
+        if kept is not article:
+            copies.setdefault(kept.file, []).append(article.file)
+    return list(first.values()), {name: tuple(names) for name, names in copies.items()}
+
+
+def indexed_hashes(manifest: Manifest) -> dict[str, str]:
+    """The text hash of every corpus file the index stands for, copies included."""
+    hashes = {name: info["sha256"] for name, info in manifest.files.items()}
+    for info in manifest.files.values():
+        hashes |= {name: info["sha256"] for name in info.get("copies", ())}
+    return hashes
 
 
 def previous_parts(index_dir: Path, *, model: str, rebuild: bool) -> dict[str, FileIndex]:
@@ -127,19 +149,24 @@ def build_index(
     began = time.perf_counter()
     kept = extracted.folder(index_dir)
     articles, skipped = read_corpus(corpus_dir, kept)
+    articles, copies = once_each(articles)
     old = previous_parts(index_dir, model=model, rebuild=rebuild)
     changed = [a for a in articles if a.file not in old or old[a.file].sha256 != a.sha256]
     names = {a.file for a in articles}
     removed = sorted(set(old) - names)
     report = Report(skipped=skipped, removed=removed, embedded=[a.file for a in changed])
     report.warnings = [w for a in articles for w in a.warnings]
+    report.copies = sorted((c, first) for first, twins in copies.items() for c in twins)
     changed_names = set(report.embedded)
     parts = [old[a.file] for a in articles if a.file not in changed_names]
     for page in (a for a in articles if extracted.is_page(a.file)):
         extracted.keep(kept, page)  # before the index that cites it; once per page's bytes
-    if changed or removed or not _same_corpus(index_dir, corpus_dir):
+    recopied = any(p.copies != copies.get(p.file, ()) for p in parts)
+    if changed or removed or recopied or not _same_corpus(index_dir, corpus_dir):
         embedder = load_embedder()
         parts += index_articles(changed, embedder, progress=progress)
+        for part in parts:
+            part.copies = copies.get(part.file, ())
         manifest = _manifest(embedder, corpus_dir, parts)
         store.save(Index(manifest, parts, index_type=index_type), index_dir)
         report.saved = True
@@ -165,6 +192,7 @@ def _manifest(embedder: Embedder, corpus_dir: Path, parts: list[FileIndex]) -> M
             "chunks": len(p.chunks),
             "meta": p.meta.to_dict(),
         }
+        | ({"copies": list(p.copies)} if p.copies else {})
         for p in parts
     }
     return Manifest(
@@ -189,3 +217,31 @@ def revise(
     replaced = set(drop) | {p.file for p in put}
     parts = [p for name, p in index.files.items() if name not in replaced] + list(put)
     return Index(_manifest(embedder, index.corpus_dir, parts), parts)
+
+
+def copy_of(index: Index, file: str) -> FileIndex | None:
+    """The indexed article that `file` is an exact copy of, if it is one."""
+    return next((p for p in index.files.values() if file in p.copies), None)
+
+
+def without(index: Index, embedder: Embedder, file: str) -> Index:
+    """The index with `file` withdrawn: a copy leaves its article's list; an article with
+    copies is taken over by the first of them, its vectors reused under that name."""
+    original = copy_of(index, file)
+    if original is not None:
+        rest = tuple(c for c in original.copies if c != file)
+        return revise(index, embedder, put=[replace(original, copies=rest)])
+    part = index.files[file]
+    if not part.copies:
+        return revise(index, embedder, drop={file})
+    return revise(index, embedder, put=[_renamed(part, part.copies[0])], drop={file})
+
+
+def _renamed(part: FileIndex, name: str) -> FileIndex:
+    return replace(
+        part,
+        file=name,
+        chunks=[replace(c, file=name) for c in part.chunks],
+        passages=[replace(p, file=name) for p in part.passages],
+        copies=part.copies[1:],
+    )

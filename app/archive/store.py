@@ -10,6 +10,8 @@ Layout of an index directory (version names and the swap: app/archive/versions.p
                     chunks.faiss     the dense index; ids are row numbers
                     passages.jsonl   indexed paragraphs with sentences and entities
                     sentences.npy    sentence vectors, rows in passages.jsonl order
+                    signatures.npy   MinHash signatures of the passages, same rows
+                    duplicates.json  groups of near-copy passages, each leader first
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from app.archive import dense_index, versions
+from app.archive import dense_index, near_copies, versions
 from app.archive.corpus import CHUNKING_VERSION, Chunk
 from app.archive.metadata import Meta
 from app.errors import IndexMismatch, IndexNotReady
@@ -70,6 +72,8 @@ class FileIndex:
     passages: list[Passage]
     sentence_vectors: np.ndarray
     meta: Meta = field(default_factory=Meta)
+    signatures: np.ndarray | None = None  # per passage (archive/duplicates.py); None: to do
+    copies: tuple[str, ...] = ()  # other files with this very text, indexed once as this one
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class Index:
         *,
         index_type: str = "auto",
         faiss_index: faiss.Index | None = None,
+        groups: list[list[int]] | None = None,
     ) -> None:
         self.manifest = manifest
         self.files = {f.file: f for f in sorted(files, key=lambda f: f.file)}
@@ -112,6 +117,12 @@ class Index:
             faiss_index = dense_index.build(self.chunk_vectors, kind, manifest.dim)
         self.faiss = faiss_index
         self.faiss_kind = dense_index.kind_of(faiss_index)
+        self.signatures = near_copies.stack(parts)
+        if groups is None:
+            groups = near_copies.find(self.passages, self.signatures, self.files)
+        self.groups = groups
+        # Passage row -> (its group, its place in the group: 0 leads).
+        self.group_of = {r: (g, k) for g, rows in enumerate(groups) for k, r in enumerate(rows)}
 
     @property
     def corpus_dir(self) -> Path:
@@ -170,8 +181,10 @@ def load(index_dir: Path, version: str = CURRENT) -> Index:
     chunk_vectors = np.load(folder / "chunks.npy")
     sentence_vectors = np.load(folder / "sentences.npy")
     files = _split_by_file(manifest, chunks, chunk_vectors, passages, sentence_vectors)
+    groups = near_copies.load(folder, files, passages)
     logger.info("loaded index %s: %d files, %d chunks", folder.name, len(files), len(chunks))
-    return Index(manifest, files, faiss_index=_read_faiss(folder, manifest, len(chunks)))
+    faiss_index = _read_faiss(folder, manifest, len(chunks))
+    return Index(manifest, files, faiss_index=faiss_index, groups=groups)
 
 
 def _read_faiss(folder: Path, manifest: Manifest, chunks: int) -> faiss.Index | None:
@@ -221,6 +234,7 @@ def _split_by_file(
                 passages[p : p + n_pass],
                 sentence_vectors[s : s + n_sent],
                 Meta.from_dict(info.get("meta")),
+                copies=tuple(info.get("copies", ())),
             )
         )
         c, p, s = c + n_chunks, p + n_pass, s + n_sent
@@ -254,6 +268,7 @@ def save(index: Index, index_dir: Path) -> Path:
     _write_jsonl(staging / "passages.jsonl", (asdict(p) for p in index.passages))
     _write_array(staging / "chunks.npy", index.chunk_vectors)
     _write_array(staging / "sentences.npy", index.sentence_vectors)
+    near_copies.save(staging, index.signatures, index.groups, index.passages)
     write_atomically(
         staging / "chunks.faiss", lambda path: faiss.write_index(index.faiss, str(path))
     )

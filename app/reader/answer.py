@@ -11,7 +11,7 @@ from app.archive.embed import Embedder
 from app.archive.metadata import Meta
 from app.archive.revisions import Correction
 from app.archive.store import Index
-from app.reader import span, span_features
+from app.reader import collapse, span, span_features
 from app.reader.evidence import (
     PASSAGE_FEATURES,
     QUESTION_FEATURES,
@@ -48,6 +48,8 @@ class Answer:
     passage: str
     # Set when a correction changed this paragraph: the reader quotes the corrected words.
     corrected: Correction | None = None
+    # The same paragraph elsewhere (near copies, exact copies of the file), not answered again.
+    also_in: tuple[collapse.AlsoIn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,12 @@ class Reader:
 
     def ask(self, question: str, *, top_k: int = 3, method: Method = "hybrid") -> Result:
         reading = self.read(question, method=method)
-        order = [int(i) for i in np.argsort(-reading.passage_logits, kind="stable")[:top_k]]
+        ranked = [int(i) for i in np.argsort(-reading.passage_logits, kind="stable")]
+        rows = [c.row for c in reading.candidates]
+        picks = collapse.distinct(self.index, ranked, rows, top_k, self._holds(reading))
+        order = [p.lead for p in picks]
         spans = reading.spans | self._spans(reading, [i for i in order if i not in reading.spans])
-        answers = [self._answer(reading, i, spans[i].cut()) for i in order]
+        answers = [self._answer(reading, p, spans[p.lead].cut()) for p in picks]
         no_answer = not answers or reading.answerable < self.models.answerable_threshold
         return Result(question, no_answer, answers)
 
@@ -179,12 +184,25 @@ class Reader:
             for (i, sentence, options, texts, rows), weighed in zip(found, logits, strict=True)
         }
 
-    def _answer(self, reading: Reading, i: int, cut: tuple[int, int]) -> Answer:
-        passage = self.index.passages[reading.candidates[i].row]
+    def _holds(self, reading: Reading) -> Callable[[int, int], bool]:
+        """Whether candidate i's passage has candidate j's chosen sentence, word for word."""
+
+        def sentence(j: int) -> str:
+            p = self.index.passages[reading.candidates[j].row]
+            start, end = p.sentences[reading.sentences[j]]
+            return p.text[start - p.start : end - p.start]
+
+        return lambda i, j: sentence(j) in self.index.passages[reading.candidates[i].row].text
+
+    def _answer(self, reading: Reading, pick: collapse.Pick, cut: tuple[int, int]) -> Answer:
+        i, row = pick.lead, reading.candidates[pick.lead].row
+        passage = self.index.passages[row]
         s_start, s_end = passage.sentences[reading.sentences[i]]
         text, base = passage.text, passage.start
-        # How sure we are that this passage answers: P(answerable) x P(this passage | it is).
-        confidence = reading.answerable * float(softmax(reading.passage_logits)[i])
+        # How sure we are that this passage answers: P(answerable) x P(this passage | it is);
+        # copies of one passage are one passage, so their shares add up.
+        shares = softmax(reading.passage_logits)[list(pick.members)]
+        confidence = reading.answerable * float(shares.sum())
         article = self.index.files[passage.file]
         return Answer(
             answer=text[cut[0] - base : cut[1] - base],
@@ -193,6 +211,7 @@ class Reader:
             citation=Citation(passage.file, passage.paragraph, *cut, article.title, article.meta),
             passage=text,
             corrected=self.corrections.get(passage.file, {}).get(passage.paragraph),
+            also_in=collapse.also_in(self.index, row),
         )
 
 

@@ -92,6 +92,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{rank}. {answer.answer}")
         print(textwrap.indent(textwrap.fill(f"“{answer.sentence}”", 88), "   "))
         print(f"   — {citations.label(c)} [{c.start}:{c.end}]  score {answer.score:.2f}")
+        for extra in (citations.corrected_line(answer), citations.also_in_line(answer)):
+            if extra:
+                print(textwrap.indent(textwrap.fill(extra, 88), "   "))
     return 0
 
 

@@ -55,3 +55,15 @@ def corrected_line(answer: Answer) -> str | None:
     if mark is None:
         return None
     return f"Corrected {human_date(mark.time)}" + (f": {mark.note}" if mark.note else "")
+
+
+def also_in_line(answer: Answer) -> str | None:
+    """'Also in: <Headline>, 1 Jun 2025 · b.txt ¶4; ...' for the copies an answer stands for."""
+    if not answer.also_in:
+        return None
+    copies = [
+        ", ".join(p for p in (a.title, human_date(a.published)) if p)
+        + f" · {a.file} ¶{a.paragraph}"
+        for a in answer.also_in
+    ]
+    return "Also in: " + "; ".join(copies)

@@ -12,6 +12,8 @@ from app.api import ask_response
 from app.archive import store
 from app.archive.embed import Embedder
 from app.archive.ingest import Report, build_index
+from app.citations import also_in_line
+from app.integrations.messages import markdown_message
 from app.live import Archive
 from tests.conftest import SHARED
 
@@ -148,3 +150,14 @@ def test_withdrawing_a_copy_or_its_original_keeps_the_other(built: tuple[Archive
     answer = archive.reader.ask("What is Microsoft investigating?", top_k=1).answers[0]
     assert (answer.citation.file, answer.also_in) == ("tech_036.txt", ())
     assert publish.reconcile(archive.index_dir, archive.embedder) is None
+
+
+def test_the_form_chat_and_cli_lines_name_the_copies(built: tuple[Archive, Report]) -> None:
+    archive, _ = built
+    first = archive.reader.ask(QUESTION, top_k=3).answers[0]
+    line = also_in_line(first)
+    assert line is not None and line.startswith("Also in: ")
+    assert "Lifestyle 'governs mobile choice' · tech_225.txt ¶4" in line
+    reply = markdown_message(archive.reader.ask(QUESTION, top_k=3), "https://news.example")
+    assert "Also in: " in reply and "tech\\_225.txt ¶4" not in reply  # `_` inside a word stays
+    assert "tech_225.txt ¶4" in reply

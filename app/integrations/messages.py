@@ -39,6 +39,7 @@ class Source:
     label: str
     url: str
     corrected: str | None = None
+    also_in: str | None = None
 
 
 def sources(result: Result, base: str, *, limit: int = 3) -> list[Source]:
@@ -72,6 +73,7 @@ def _source(answer: Answer, base: str, *, quote: str) -> Source:
         label=citations.label(c),
         url=paragraph_url(c.file, c.paragraph, base),
         corrected=citations.corrected_line(answer),
+        also_in=citations.also_in_line(answer),
     )
 
 
@@ -129,6 +131,8 @@ def _slack_section(source: Source, *, bold: bool) -> dict[str, Any]:
     lines.append(f"<{source.url}|{label}>")
     if source.corrected:
         lines.append(f"_{slack_escape(source.corrected)}_")
+    if source.also_in:
+        lines.append(slack_escape(source.also_in))
     return _section("\n".join(lines))
 
 
@@ -169,4 +173,6 @@ def _markdown_source(source: Source, *, bold: bool) -> str:
     lines.append(f"[{label}]({source.url})")
     if source.corrected:
         lines.append(f"*{markdown_escape(source.corrected)}*")
+    if source.also_in:
+        lines.append(markdown_escape(source.also_in))
     return "\n".join(lines)

@@ -102,6 +102,13 @@ def shown(answers: list[Answer], base: str) -> dict[str, object]:
         "items": [(a, highlight(a), url) for a, url in zip(answers, urls, strict=True)],
         "bylines": [_beside_headline(a) for a in answers],
         "corrections": [citations.corrected_line(a) for a in answers],
+        "copies_of": [
+            [
+                (c, paragraph_url(c.file, c.paragraph), citations.human_date(c.published))
+                for c in a.also_in
+            ]
+            for a in answers
+        ],
         "copies": [
             citations.answer_line(a, base.rstrip("/") + url)
             for a, url in zip(answers, urls, strict=True)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.config import Settings
 from app.errors import BadQuestion, DocumentNotFound
 from app.live import Archive
 from app.reader.answer import Answer, Result
+from app.reader.scope import Filters, Scope
 
 router = APIRouter()
 
@@ -45,6 +47,18 @@ class AskRequest(BaseModel):
         description="How many answers: NEWSROOM_DEFAULT_TOP_K (3) unless given, at most "
         "NEWSROOM_MAX_TOP_K (10).",
     )
+    published_after: date | None = Field(
+        default=None, description="Articles published on or after."
+    )
+    published_before: date | None = Field(default=None, description="Articles published before.")
+    section: str | None = Field(default=None, description="Articles of this section (any case).")
+    source: str | None = Field(default=None, description="Articles of this outlet (any case).")
+    as_of: date | None = Field(
+        default=None, description="The archive as it stood then: articles published by that day."
+    )
+    dates: Literal["read", "any"] = Field(
+        default="read", description="'any': the question's date words do not narrow the search."
+    )
 
     @field_validator("question")
     @classmethod
@@ -61,6 +75,20 @@ class Asked:
 
     question: str
     top_k: int
+    filters: Filters | None = None
+    dates: Literal["read", "any"] = "read"
+
+
+def filters_of(body: AskRequest) -> Filters:
+    """The request's filters, or BadQuestion (422) when the dates leave no day."""
+    after, before = body.published_after, body.published_before
+    if after is not None and before is not None and after >= before:
+        raise BadQuestion(
+            f"published_after ({after}) must be earlier than published_before ({before}): "
+            "after is inclusive and before exclusive, so this range holds no day."
+        )
+    section, source = ((v or "").strip() or None for v in (body.section, body.source))
+    return Filters(after, before, section, source, body.as_of)
 
 
 def within_limits(body: AskRequest, settings: Settings) -> Asked:
@@ -74,7 +102,7 @@ def within_limits(body: AskRequest, settings: Settings) -> Asked:
     top_k = settings.default_top_k if body.top_k is None else body.top_k
     if top_k > settings.max_top_k:
         raise BadQuestion(f"top_k is {top_k}; it may be at most {settings.max_top_k}.")
-    return Asked(body.question, top_k)
+    return Asked(body.question, top_k, filters_of(body) or None, body.dates)
 
 
 class CitationOut(BaseModel):
@@ -98,11 +126,24 @@ class AnswerOut(BaseModel):
     score: float = Field(ge=0, le=1)
     citation: CitationOut
     passage: str = Field(description="The whole paragraph.")
+    newest: bool = Field(False, description="From the latest article, when answers' differ.")
+
+
+class ScopeOut(BaseModel):
+    """How the question's date words were read."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    published_after: date | None
+    published_before: date | None
+    prefer: Literal["newest"] | None
+    from_: str = Field(alias="from", description="The words it was read from.")
 
 
 class AskResponse(BaseModel):
     question: str
     no_answer: bool
+    scope: ScopeOut | None = Field(None, description="Dates read; dates='any' drops it.")
     answers: list[AnswerOut] = Field(description="Best first; candidates when no_answer.")
 
 
@@ -145,6 +186,21 @@ def answer_out(answer: Answer, base: str = "") -> AnswerOut:
             source_url=c.meta.url,
         ),
         passage=answer.passage,
+        newest=answer.newest,
+    )
+
+
+def scope_out(scope: Scope | None) -> ScopeOut | None:
+    if scope is None:
+        return None
+    # "from" is a Python keyword, so the field is from_ and validated by its alias.
+    return ScopeOut.model_validate(
+        {
+            "published_after": scope.published_after,
+            "published_before": scope.published_before,
+            "prefer": scope.prefer,
+            "from": scope.phrase,
+        }
     )
 
 
@@ -158,6 +214,7 @@ def ask_response(result: Result, base: str = "") -> AskResponse:
     return AskResponse(
         question=result.question,
         no_answer=result.no_answer,
+        scope=scope_out(result.scope),
         answers=[answer_out(a, base) for a in result.answers],
     )
 
@@ -165,8 +222,7 @@ def ask_response(result: Result, base: str = "") -> AskResponse:
 @router.post("/ask", response_model=AskResponse, tags=["ask"])
 def ask(body: AskRequest, archive: ArchiveDep, settings: SettingsDep) -> Response:
     """Answer a question from the archive, with verbatim quotes and citations."""
-    asked = within_limits(body, settings)
-    return json_response(ask_response(archive.reader.ask(asked.question, top_k=asked.top_k)))
+    return json_response(ask_response(answer(archive, within_limits(body, settings))))
 
 
 @router.get("/ask", response_model=AskResponse, tags=["ask"])
@@ -175,10 +231,27 @@ def ask_get(
     settings: SettingsDep,
     q: Annotated[str, Query(description="The question.")],
     top_k: Annotated[int | None, Query(ge=1, description="As in POST /ask.")] = None,
+    published_after: Annotated[date | None, Query()] = None,
+    published_before: Annotated[date | None, Query()] = None,
+    section: Annotated[str | None, Query()] = None,
+    source: Annotated[str | None, Query()] = None,
+    as_of: Annotated[date | None, Query()] = None,
+    dates: Annotated[Literal["read", "any"], Query()] = "read",
 ) -> Response:
     """The same as POST /ask, for links and quick checks."""
-    asked = within_limits(AskRequest(question=q, top_k=top_k), settings)
-    return json_response(ask_response(archive.reader.ask(asked.question, top_k=asked.top_k)))
+    body = AskRequest(
+        question=q, top_k=top_k, published_after=published_after,
+        published_before=published_before, section=section, source=source, as_of=as_of,
+        dates=dates,
+    )  # fmt: skip
+    return json_response(ask_response(answer(archive, within_limits(body, settings))))
+
+
+def answer(archive: Archive, asked: Asked) -> Result:
+    """The one call every way in makes: no filters and no reading are the plain ask."""
+    return archive.reader.ask(
+        asked.question, top_k=asked.top_k, filters=asked.filters, dates=asked.dates
+    )
 
 
 @router.get("/documents", response_model=list[DocumentOut], tags=["documents"])

@@ -17,7 +17,8 @@ from typing import Literal
 import numpy as np
 from dateparser.date import DateDataParser
 
-from app.archive.facets import UNDATED, Filters
+from app.archive.facets import UNDATED
+from app.archive.facets import Filters as Filters  # the reader's callers take it from here
 from app.archive.store import Index
 from app.reader.retrieve import Candidate, Retriever
 

@@ -59,10 +59,6 @@ class Facets:
         allowed &= _matches(self.source, filters.source)
         return allowed
 
-    def newest_day(self, rows: np.ndarray) -> int:
-        """The latest published day among these chunk rows (UNDATED when none is dated)."""
-        return int(self.day[rows].max()) if len(rows) else UNDATED
-
 
 def _earliest(before: date | None, as_of: date | None) -> int | None:
     """The exclusive upper bound in ordinals: as_of's day itself is still allowed."""

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 
 from app.config import Settings, get_settings
@@ -72,16 +73,23 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from app import citations
-    from app.api import AskRequest, ask_response, within_limits
+    from app.answers import ask_response
+    from app.api import AskRequest, within_limits
+    from app.api import answer as answer_of
     from app.archive.embed import load_embedder
     from app.live import Archive
     from app.reader.linear import load_models
 
-    asked = within_limits(AskRequest(question=args.question, top_k=args.top_k), settings)
+    body = AskRequest(
+        question=args.question, top_k=args.top_k, published_after=args.after,
+        published_before=args.before, section=args.section, source=args.source,
+        as_of=args.as_of, dates=args.dates,
+    )  # fmt: skip
+    asked = within_limits(body, settings)
     models = load_models(compiled_dir=settings.trees_dir)
     archive = Archive(Path(args.index_dir), load_embedder(settings), models)
     archive.load()
-    result = archive.reader.ask(asked.question, top_k=asked.top_k)
+    result = answer_of(archive, asked)
     if args.json:
         print(ask_response(result).model_dump_json(indent=2))
         return 0
@@ -105,6 +113,25 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers is not None:
         update["workers"] = args.workers
     return serve.run(settings.model_copy(update=update), args.host, args.port)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
+
+
+def _filter_arguments(ask: argparse.ArgumentParser) -> None:
+    """The /ask filters, by their short names and by the API's."""
+    day = "YYYY-MM-DD"
+    ask.add_argument("--after", "--published-after", type=_day, metavar=day, help="on or after")
+    ask.add_argument("--before", "--published-before", type=_day, metavar=day, help="before")
+    ask.add_argument("--section", help="only this section")
+    ask.add_argument("--source", help="only this outlet")
+    ask.add_argument("--as-of", type=_day, metavar=day, help="the archive as it stood then")
+    dates = "'any': the question's date words do not narrow the search"
+    ask.add_argument("--dates", choices=("read", "any"), default="read", help=dates)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -132,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
     top_k = f"how many answers (default {settings.default_top_k}, at most {settings.max_top_k})"
     ask.add_argument("--top-k", type=int, metavar="N", help=top_k)
     ask.add_argument("--json", action="store_true", help="print the /ask response body")
+    _filter_arguments(ask)
     ask.set_defaults(run=_ask)
 
     serve = commands.add_parser("serve", help="serve the HTTP API and web form")

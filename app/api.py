@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Annotated
-from urllib.parse import quote
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
+from app.answers import AskResponse, ask_response
 from app.archive import revisions
 from app.archive.corpus import Article
 from app.archive.extracted import cited_article
 from app.archive.metadata import human_date
-from app.archive.revisions import Correction
 from app.config import Settings
 from app.errors import BadDocument, BadQuestion, DocumentNotFound, Withdrawn
 from app.live import Archive
-from app.reader.answer import Answer, Result
+from app.reader.answer import Result
+from app.reader.scope import Filters
 
 router = APIRouter()
 
@@ -50,6 +51,18 @@ class AskRequest(BaseModel):
         description="How many answers: NEWSROOM_DEFAULT_TOP_K (3) unless given, at most "
         "NEWSROOM_MAX_TOP_K (10).",
     )
+    published_after: date | None = Field(
+        default=None, description="Articles published on or after."
+    )
+    published_before: date | None = Field(default=None, description="Articles published before.")
+    section: str | None = Field(default=None, description="Articles of this section (any case).")
+    source: str | None = Field(default=None, description="Articles of this outlet (any case).")
+    as_of: date | None = Field(
+        default=None, description="The archive as it stood then: articles published by that day."
+    )
+    dates: Literal["read", "any"] = Field(
+        default="read", description="'any': the question's date words do not narrow the search."
+    )
 
     @field_validator("question")
     @classmethod
@@ -66,6 +79,20 @@ class Asked:
 
     question: str
     top_k: int
+    filters: Filters | None = None
+    dates: Literal["read", "any"] = "read"
+
+
+def filters_of(body: AskRequest) -> Filters:
+    """The request's filters, or BadQuestion (422) when the dates leave no day."""
+    after, before = body.published_after, body.published_before
+    if after is not None and before is not None and after >= before:
+        raise BadQuestion(
+            f"published_after ({after}) must be earlier than published_before ({before}): "
+            "after is inclusive and before exclusive, so this range holds no day."
+        )
+    section, source = ((v or "").strip() or None for v in (body.section, body.source))
+    return Filters(after, before, section, source, body.as_of)
 
 
 def within_limits(body: AskRequest, settings: Settings) -> Asked:
@@ -79,56 +106,7 @@ def within_limits(body: AskRequest, settings: Settings) -> Asked:
     top_k = settings.default_top_k if body.top_k is None else body.top_k
     if top_k > settings.max_top_k:
         raise BadQuestion(f"top_k is {top_k}; it may be at most {settings.max_top_k}.")
-    return Asked(body.question, top_k)
-
-
-class CitationOut(BaseModel):
-    file: str
-    paragraph: int = Field(description="The Nth blank-line-separated block of the file, from 1.")
-    start: int = Field(description="Character offset of `answer` in the file's text.")
-    end: int
-    url: str = Field(description="Link to the paragraph in the document view.")
-    title: str = Field(description="The headline (front matter, the page, or the first line).")
-    source: str | None = Field(None, description="The outlet that published it.")
-    published: str | None = Field(None, description="ISO 8601 date or datetime, as given.")
-    updated: str | None = None
-    author: str | None = Field(None, description="The byline; several names comma-separated.")
-    section: str | None = None
-    source_url: str | None = Field(None, description="The original story's canonical link.")
-
-
-class CorrectedOut(BaseModel):
-    date: str = Field(description="YYYY-MM-DD, UTC.")
-    time: str = Field(description="ISO 8601, UTC.")
-    note: str
-
-
-class AlsoInOut(BaseModel):
-    file: str
-    paragraph: int
-    title: str
-    published: str | None = None
-
-
-class AnswerOut(BaseModel):
-    answer: str = Field(description="Verbatim: the file's text[start:end].")
-    sentence: str = Field(description="The verbatim sentence that contains the answer.")
-    score: float = Field(ge=0, le=1)
-    citation: CitationOut
-    passage: str = Field(description="The whole paragraph.")
-    corrected: CorrectedOut | None = Field(
-        None, description="Set when a correction changed this paragraph (its words are quoted)."
-    )
-    also_in: list[AlsoInOut] = Field(
-        default_factory=list,
-        description="The same paragraph, near word for word, elsewhere; not answered again.",
-    )
-
-
-class AskResponse(BaseModel):
-    question: str
-    no_answer: bool
-    answers: list[AnswerOut] = Field(description="Best first; candidates when no_answer.")
+    return Asked(body.question, top_k, filters_of(body) or None, body.dates)
 
 
 class Health(BaseModel):
@@ -138,59 +116,16 @@ class Health(BaseModel):
     model: str
 
 
-def paragraph_url(file: str, paragraph: int, base: str = "") -> str:
-    return f"{base.rstrip('/')}/documents/{quote(file)}?hl={paragraph}#p{paragraph}"
-
-
-def answer_out(answer: Answer, base: str = "") -> AnswerOut:
-    c = answer.citation
-    return AnswerOut(
-        answer=answer.answer,
-        sentence=answer.sentence,
-        score=round(answer.score, 4),
-        citation=CitationOut(
-            file=c.file,
-            paragraph=c.paragraph,
-            start=c.start,
-            end=c.end,
-            url=paragraph_url(c.file, c.paragraph, base),
-            title=c.title,
-            source=c.meta.source,
-            published=c.meta.published,
-            updated=c.meta.updated,
-            author=c.meta.author,
-            section=c.meta.section,
-            source_url=c.meta.url,
-        ),
-        passage=answer.passage,
-        corrected=_corrected(answer.corrected),
-        also_in=[AlsoInOut(**asdict(a)) for a in answer.also_in],
-    )
-
-
-def _corrected(mark: Correction | None) -> CorrectedOut | None:
-    return CorrectedOut(date=mark.date, time=mark.time, note=mark.note) if mark else None
-
-
 def json_response(model: BaseModel) -> Response:
     """The model as JSON, as it is: returned as a model, FastAPI would validate it again, in
     one more threadpool hop for a sync route."""
     return Response(model.model_dump_json(), media_type="application/json")
 
 
-def ask_response(result: Result, base: str = "") -> AskResponse:
-    return AskResponse(
-        question=result.question,
-        no_answer=result.no_answer,
-        answers=[answer_out(a, base) for a in result.answers],
-    )
-
-
 @router.post("/ask", response_model=AskResponse, tags=["ask"])
 def ask(body: AskRequest, archive: ArchiveDep, settings: SettingsDep) -> Response:
     """Answer a question from the archive, with verbatim quotes and citations."""
-    asked = within_limits(body, settings)
-    return json_response(ask_response(archive.reader.ask(asked.question, top_k=asked.top_k)))
+    return json_response(ask_response(answer(archive, within_limits(body, settings))))
 
 
 @router.get("/ask", response_model=AskResponse, tags=["ask"])
@@ -199,10 +134,27 @@ def ask_get(
     settings: SettingsDep,
     q: Annotated[str, Query(description="The question.")],
     top_k: Annotated[int | None, Query(ge=1, description="As in POST /ask.")] = None,
+    published_after: Annotated[date | None, Query()] = None,
+    published_before: Annotated[date | None, Query()] = None,
+    section: Annotated[str | None, Query()] = None,
+    source: Annotated[str | None, Query()] = None,
+    as_of: Annotated[date | None, Query()] = None,
+    dates: Annotated[Literal["read", "any"], Query()] = "read",
 ) -> Response:
     """The same as POST /ask, for links and quick checks."""
-    asked = within_limits(AskRequest(question=q, top_k=top_k), settings)
-    return json_response(ask_response(archive.reader.ask(asked.question, top_k=asked.top_k)))
+    body = AskRequest(
+        question=q, top_k=top_k, published_after=published_after,
+        published_before=published_before, section=section, source=source, as_of=as_of,
+        dates=dates,
+    )  # fmt: skip
+    return json_response(ask_response(answer(archive, within_limits(body, settings))))
+
+
+def answer(archive: Archive, asked: Asked) -> Result:
+    """The one call every way in makes: no filters and no reading are the plain ask."""
+    return archive.reader.ask(
+        asked.question, top_k=asked.top_k, filters=asked.filters, dates=asked.dates
+    )
 
 
 @router.get(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import publish
-from app.api import ask_response
+from app.answers import ask_response
 from app.archive import store
 from app.archive.embed import Embedder
 from app.archive.ingest import Report, build_index

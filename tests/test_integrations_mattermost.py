@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.integrations.messages import FILTERS_HELP
 from app.main import create_app
 from tests.integrations_support import MATTERMOST_TOKEN, PUBLIC, QUESTION
 
@@ -73,7 +74,8 @@ def test_empty_question_gets_a_usage_hint(client: TestClient) -> None:
     reply = client.post(URL, data=slash(text="  "), headers=AUTH).json()
     assert reply == {
         "response_type": "ephemeral",
-        "text": "Type a question after /ask, e.g. “How much did Denmark pay Kosovo?”",
+        "text": "Type a question after /ask, e.g. “How much did Denmark pay Kosovo?”. "
+        + FILTERS_HELP,
     }
 
 

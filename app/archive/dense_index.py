@@ -110,3 +110,26 @@ def _ivfpq(vectors: np.ndarray, dim: int) -> faiss.Index:
     logger.info("training %s on %d vectors", spec, len(sample))
     index.train(sample)
     return index
+
+
+def search_within(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray) -> np.ndarray:
+    """The best `k` row ids among the rows `allowed` (a boolean mask over all rows), found by
+    the index itself: each kind takes the selector in its own search parameters, so the
+    search stays as exact (flat) or as approximate (HNSW, IVF-PQ) as it is unfiltered."""
+    bits = np.packbits(allowed, bitorder="little")  # must outlive the search: faiss reads it
+    selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+    params: faiss.SearchParameters
+    if isinstance(index, faiss.IndexHNSW):
+        # The stubs lack SearchParametersHNSW; faiss has it.
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+        params.efSearch = index.hnsw.efSearch  # type: ignore[attr-defined]
+    elif isinstance(index, faiss.IndexRefine):
+        ivf = faiss.SearchParametersIVF()
+        ivf.sel, ivf.nprobe = selector, faiss.extract_index_ivf(index).nprobe
+        params = faiss.IndexRefineSearchParameters()
+        params.k_factor, params.base_index_params = index.k_factor, ivf
+    else:
+        params = faiss.SearchParameters()
+    params.sel = selector
+    _, ids = index.search(query.reshape(1, -1), k, params=params)
+    return ids[0][ids[0] >= 0].astype(np.int64)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -13,10 +14,20 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from app.errors import BadQuestion
+from app.integrations.messages import FILTERS_HELP
 from app.live import Archive
 from app.reader.answer import Result
+from app.reader.scope import Dates, Filters
 
 _SPACE = re.compile(r"\s+")
+# Filters typed beside the question: section:World after:2024-01-01 source:"Daily Ledger"
+# (straight or curly quotes, as chat clients send either).
+_TOKEN = re.compile(
+    r"(?<!\S)(section|source|after|before|as_of|as-of|dates):"
+    r"(?:\"([^\"]*)\"|“([^”]*)”|(\S+))",
+    re.I,
+)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -67,5 +78,36 @@ def start_ask(archive: Archive, text: str, *, top_k: int) -> asyncio.Task[Result
 
 
 def ask(archive: Archive, text: str, *, top_k: int) -> Result:
-    """The answers chat shows are picked from these (app/integrations/messages.py)."""
-    return archive.reader.ask(text, top_k=top_k)
+    """The answers chat shows are picked from these (app/integrations/messages.py). Filter
+    tokens in the text are taken out of the question; a bad one is BadQuestion."""
+    question, filters, dates = filter_tokens(text)
+    if not question:
+        raise BadQuestion(f"Type a question beside the filters. {FILTERS_HELP}")
+    return archive.reader.ask(question, top_k=top_k, filters=filters or None, dates=dates)
+
+
+def filter_tokens(text: str) -> tuple[str, Filters, Dates]:
+    """The question without its key:value tokens, the filters they give, and the dates mode."""
+    found: dict[str, str] = {}
+    for match in _TOKEN.finditer(text):
+        key = match.group(1).lower().replace("-", "_")
+        found[key] = next(g for g in match.groups()[1:] if g is not None).strip()
+    question = _SPACE.sub(" ", _TOKEN.sub(" ", text)).strip()
+    mode = found.get("dates", "read").lower()
+    if mode not in ("read", "any"):
+        raise BadQuestion(f"dates:{found['dates']} is not 'read' or 'any'. {FILTERS_HELP}")
+    dates: Dates = "any" if mode == "any" else "read"
+    after, before, as_of = (_day(k, found.get(k)) for k in ("after", "before", "as_of"))
+    if after and before and after >= before:
+        raise BadQuestion(f"after:{after} must be earlier than before:{before}.")
+    section, source = (found.get(k) or None for k in ("section", "source"))
+    return question, Filters(after, before, section, source, as_of), dates
+
+
+def _day(key: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadQuestion(f"{key}:{value} is not a date like 2024-01-31.") from None

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
 from app.config import Settings
-from app.errors import IndexNotReady
+from app.errors import BadQuestion, IndexNotReady
 from app.integrations import chat
 from app.integrations.messages import UNAVAILABLE, markdown_message, usage
 
@@ -75,4 +75,6 @@ async def mattermost(
         result = await chat.start_ask(archive, text, top_k=settings.default_top_k)
     except IndexNotReady:
         return {"response_type": "ephemeral", "text": UNAVAILABLE}
+    except BadQuestion as exc:  # a filter token it cannot read
+        return {"response_type": "ephemeral", "text": str(exc)}
     return {"response_type": visibility, "text": markdown_message(result, settings.public_base_url)}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import citations
-from app.api import paragraph_url
+from app.answers import paragraph_url
 from app.reader.answer import Answer, Result
 
 NO_ANSWER = "Nothing in the archive answers that."
@@ -90,9 +90,16 @@ def clip(text: str, limit: int) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
 
 
+FILTERS_HELP = (
+    'Filters may follow the question: section:World source:"Daily Ledger" '
+    "after:2024-01-01 before:2025-01-01 as_of:2025-03-01 (after is inclusive, before is not), "
+    "and dates:any to leave the question's dates as words."
+)
+
+
 def usage(how: str) -> str:
     """The hint for an empty question: `how` says how to ask on this platform."""
-    return f"{how}, e.g. “{EXAMPLE}”"
+    return f"{how}, e.g. “{EXAMPLE}”. {FILTERS_HELP}"
 
 
 # Slack

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
 from app.config import Settings
-from app.errors import IndexNotReady
+from app.errors import BadQuestion, IndexNotReady
 from app.integrations import chat
 from app.integrations.deliveries import Claims, runtime_folder
 from app.integrations.messages import UNAVAILABLE, slack_message, slack_text, slack_unescape, usage
@@ -109,6 +109,8 @@ def _message(task: asyncio.Task[Result], settings: Settings) -> dict[str, Any]:
         return slack_message(task.result(), settings.public_base_url)
     except IndexNotReady:
         return slack_text(UNAVAILABLE)
+    except BadQuestion as exc:  # a filter token it cannot read
+        return slack_text(str(exc))
 
 
 async def _answer_later(
@@ -193,4 +195,6 @@ def _mention_reply(archive: Archive, settings: Settings, mention: str) -> dict[s
         result = chat.ask(archive, text, top_k=settings.default_top_k)
     except IndexNotReady:
         return slack_text(UNAVAILABLE)
+    except BadQuestion as exc:
+        return slack_text(str(exc))
     return slack_message(result, settings.public_base_url)

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
 from app.config import Settings
-from app.errors import IndexNotReady
+from app.errors import BadQuestion, IndexNotReady
 from app.integrations import chat
 from app.integrations.deliveries import Recent
 from app.integrations.messages import TOO_SLOW, UNAVAILABLE, markdown_message, usage
@@ -105,4 +105,6 @@ async def _reply(archive: Archive, settings: Settings, text: str) -> str:
         result = await chat.start_ask(archive, text, top_k=settings.default_top_k)
     except IndexNotReady:
         return UNAVAILABLE
+    except BadQuestion as exc:  # a filter token it cannot read
+        return str(exc)
     return markdown_message(result, settings.public_base_url)

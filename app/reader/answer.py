@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.archive.embed import Embedder
+from app.archive.facets import Filters
 from app.archive.metadata import Meta
 from app.archive.revisions import Correction
 from app.archive.store import Index
@@ -24,6 +25,7 @@ from app.reader.lexicon import Lexicon
 from app.reader.linear import ReaderModels, load_models, sigmoid
 from app.reader.question import Question, parse
 from app.reader.retrieve import Candidate, Method, Retriever
+from app.reader.scope import Dates, Scope, days_of, narrowing, newest_first, newest_marks
 
 # A sentence with no candidate span (every word is the question's) has no span evidence.
 NO_SPAN = -10.0
@@ -50,6 +52,8 @@ class Answer:
     corrected: Correction | None = None
     # The same paragraph elsewhere (near copies, exact copies of the file), not answered again.
     also_in: tuple[collapse.AlsoIn, ...] = ()
+    # The latest published among answers from differently dated articles.
+    newest: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Result:
     question: str
     no_answer: bool
     answers: list[Answer]
+    scope: Scope | None = None  # how the question's date words were read, if they were
 
 
 @dataclass(frozen=True)
@@ -126,23 +131,44 @@ class Reader:
         self.lexicon = lexicon or Lexicon(index)
         self.corrections = corrections or {}
 
-    def ask(self, question: str, *, top_k: int = 3, method: Method = "hybrid") -> Result:
-        reading = self.read(question, method=method)
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int = 3,
+        method: Method = "hybrid",
+        filters: Filters | None = None,
+        dates: Dates = "read",
+    ) -> Result:
+        """`filters` narrow the articles searched; `dates="any"` leaves the question's date
+        words as words. An archive with no dated article reads none."""
+        scope, allowed = narrowing(self.retriever, question, filters or Filters(), dates)
+        reading = self.read(question, method=method, allowed=allowed)
         ranked = [int(i) for i in np.argsort(-reading.passage_logits, kind="stable")]
+        if scope is not None and scope.prefer == "newest":
+            confidence = reading.answerable * softmax(reading.passage_logits)
+            ranked = newest_first(confidence, days_of(self.index, reading.candidates))
         rows = [c.row for c in reading.candidates]
         picks = collapse.distinct(self.index, ranked, rows, top_k, self._holds(reading))
         order = [p.lead for p in picks]
         spans = reading.spans | self._spans(reading, [i for i in order if i not in reading.spans])
         answers = [self._answer(reading, p, spans[p.lead].cut()) for p in picks]
+        marks = newest_marks(days_of(self.index, [reading.candidates[i] for i in order]))
+        answers = [replace(a, newest=True) if m else a for a, m in zip(answers, marks, strict=True)]
         no_answer = not answers or reading.answerable < self.models.answerable_threshold
-        return Result(question, no_answer, answers)
+        return Result(question, no_answer, answers, scope)
 
-    def read(self, question: str, *, method: Method = "hybrid") -> Reading:
-        """Retrieve, pick each passage's best sentence, weigh passages and answerability, then
-        let the leading passages' best spans settle their order."""
+    def read(
+        self, question: str, *, method: Method = "hybrid", allowed: np.ndarray | None = None
+    ) -> Reading:
+        """Retrieve (among the `allowed` chunk rows, if given), pick each passage's best
+        sentence, weigh passages and answerability, then let the leading passages' best spans
+        settle their order."""
         q = parse(question)
         query = self.embedder.encode([question])[0]
-        candidates = self.retriever.search(q, query, k=self.tuning.rerank_depth, method=method)
+        candidates = self.retriever.search(
+            q, query, k=self.tuning.rerank_depth, method=method, allowed=allowed
+        )
         per_sentence = sentence_features(self.lexicon, q, query, [c.row for c in candidates])
         if method == "hybrid":
             scores = _split(self.models.sentence.logits, per_sentence)

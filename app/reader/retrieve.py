@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import bm25s
@@ -11,6 +12,8 @@ import faiss
 import numpy as np
 import Stemmer
 
+from app.archive import dense_index
+from app.archive.facets import Facets
 from app.archive.store import Index
 from app.reader.question import Question
 
@@ -36,6 +39,9 @@ class Fusion:
     dense_weight: float = 0.5
     # How many chunks each method contributes before fusion.
     depth: int = 100
+    # A filter that allows at most this many chunks is searched exactly, by cosine over just
+    # those rows (a few ms at this size); more go to FAISS with a selector of the allowed rows.
+    exact_below: int = 20_000
 
 
 def lexical_bm25(index: Index) -> bm25s.BM25:
@@ -66,6 +72,16 @@ class Retriever:
             [index.passage_rows[(c.file, c.paragraph)] for c in index.chunks], dtype=np.int64
         )
 
+    @cached_property
+    def facets(self) -> Facets:
+        """Built at the first filtered question, so an unfiltered archive never pays for it."""
+        return Facets(self.index)
+
+    @cached_property
+    def dated(self) -> bool:
+        """Whether any article carries a published date (no chunk arrays needed to tell)."""
+        return any(f.meta.published for f in self.index.files.values())
+
     def bm25_scores(self, question: Question) -> np.ndarray:
         """BM25 score of every chunk (zeros when no question word is in the archive)."""
         known = [t for t in question.bm25_terms if t in self.vocab]
@@ -85,14 +101,32 @@ class Retriever:
         _, ids = self.index.faiss.search(query.reshape(1, -1), min(depth, len(self.index.chunks)))
         return ids[0][ids[0] >= 0].astype(np.int64)
 
+    def dense_rows_within(self, query: np.ndarray, depth: int, allowed: np.ndarray) -> np.ndarray:
+        """The best `depth` chunks by cosine among the `allowed` rows (a boolean mask)."""
+        rows = np.flatnonzero(allowed)
+        if len(rows) <= self.fusion.exact_below:
+            cosine = self.index.chunk_vectors[rows] @ query
+            return rows[np.argsort(-cosine, kind="stable")[:depth]]
+        faiss.omp_set_num_threads(1)  # as in dense_rows
+        return dense_index.search_within(self.index.faiss, query, min(depth, len(rows)), allowed)
+
     def search(
-        self, question: Question, query: np.ndarray, *, k: int, method: Method = "hybrid"
+        self,
+        question: Question,
+        query: np.ndarray,
+        *,
+        k: int,
+        method: Method = "hybrid",
+        allowed: np.ndarray | None = None,
     ) -> list[Candidate]:
         """The k best passages; a passage scores as its best chunk. Equal scores go to the
-        lower passage row, and within a passage to the lower chunk row."""
+        lower passage row, and within a passage to the lower chunk row. `allowed`: a boolean
+        mask over chunk rows (a filter); both methods search only among those rows."""
         depth = self.fusion.depth
         lexical = self.bm25_scores(question) if method != "dense" else None
-        found = [self.dense_rows(query, depth) if method != "bm25" else np.zeros(0, np.int64)]
+        if allowed is not None and lexical is not None:
+            lexical = np.where(allowed, lexical, 0).astype(np.float32)  # 0: never a candidate
+        found = [self._dense(query, depth, allowed) if method != "bm25" else np.zeros(0, np.int64)]
         if lexical is not None:
             top = np.argpartition(-lexical, min(depth, len(lexical) - 1))[:depth]
             found.append(top[lexical[top] > 0])
@@ -122,3 +156,8 @@ class Retriever:
             )
             for i in ranked
         ]  # fmt: skip
+
+    def _dense(self, query: np.ndarray, depth: int, allowed: np.ndarray | None) -> np.ndarray:
+        if allowed is None:
+            return self.dense_rows(query, depth)
+        return self.dense_rows_within(query, depth, allowed)

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import citations
+from app.answers import paragraph_url
 from app.api import (
     ArchiveDep,
     AskRequest,
     SettingsDep,
+    answer,
     article_as_cited,
-    paragraph_url,
     within_limits,
 )
 from app.archive import revisions
 from app.archive.corpus import Article
 from app.errors import BadQuestion, Withdrawn
 from app.reader.answer import Answer
+from app.reader.scope import Scope
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -44,23 +48,66 @@ def form(
     settings: SettingsDep,
     q: str = "",  # its length is checked below, so that the page can say what the limit is
     top_k: Annotated[int | None, Query(ge=1)] = None,
+    after: str = "",  # dates as text, so that a bad one is said on the page
+    before: str = "",
+    section: str = "",
+    source: str = "",
+    dates: Literal["read", "any"] = "read",
 ) -> HTMLResponse:
     """The question form; with ?q= it shows the answers under it."""
+    files = archive.reader.index.files.values()
+    filterable = archive.reader.retriever.dated or any(f.meta.section for f in files)
+    fields = {"after": after, "before": before, "section": section, "source": source}
     context: dict[str, object] = {
-        "q": q, "error": None, "result": None, "items": [],
-        "max_chars": settings.max_question_chars,
+        "q": q, "error": None, "result": None, "items": [], "fields": fields,
+        "max_chars": settings.max_question_chars, "scope_words": "", "drop_url": "",
+        "filterable": filterable,
     }  # fmt: skip
     status = 200
     if q.strip():
         try:
-            asked = within_limits(AskRequest(question=q, top_k=top_k), settings)
+            body = AskRequest(
+                question=q, top_k=top_k, published_after=_day("after", after),
+                published_before=_day("before", before), section=section or None,
+                source=source or None, dates=dates,
+            )  # fmt: skip
+            asked = within_limits(body, settings)
         except BadQuestion as exc:
             context["error"], status = str(exc), exc.status_code
         else:
-            result = archive.reader.ask(asked.question, top_k=asked.top_k)
+            result = answer(archive, asked)
             context["result"] = result
+            if result.scope is not None:
+                context["scope_words"] = scope_words(result.scope)
+                context["drop_url"] = "/?" + urlencode({"q": q, **fields, "dates": "any"})
             context |= shown(result.answers, str(request.base_url))
     return templates.TemplateResponse(request, "index.html", context, status_code=status)
+
+
+def _day(name: str, text: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadQuestion(f"{name}: {text!r} is not a date like 2024-01-31.") from None
+
+
+def scope_words(scope: Scope) -> str:
+    """The scope as the page says it: 'Articles published in 2022 (read from “in 2022”)'."""
+    after, before = scope.published_after, scope.published_before
+    if after and before:
+        last = before - timedelta(days=1)
+        when = f"published from {after:%-d %B %Y} to {last:%-d %B %Y}"
+    elif after:
+        when = f"published on or after {after:%-d %B %Y}"
+    elif before:
+        when = f"published before {before:%-d %B %Y}"
+    else:
+        when = ""
+    newest = "the newest first" if scope.prefer == "newest" else ""
+    said = ", ".join(w for w in (when, newest) if w)
+    return f"Articles {said} (read from “{scope.phrase}”)"
 
 
 @router.get("/documents/{file}", response_class=HTMLResponse)

@@ -122,9 +122,8 @@ def publish(archive: Archive, article: Article, *, replace: bool, note: str = ""
         known = index.files.get(article.file)
         if known is not None and known.sha256 == article.sha256:
             return Outcome("unchanged", article.file, known.paragraphs, len(known.chunks))
-        revision = _revision(archive.index_dir, index, article, note) if replace else None
-        if known is not None:
-            _keep_old(archive.index_dir, index, article.file, known.sha256)
+        old = _keep_old(archive.index_dir, index, article.file, known.sha256) if known else None
+        revision = _revision(archive.index_dir, old, article, note) if old and replace else None
         revisions.keep_text(archive.index_dir, article.sha256, article.text)
         revisions.begin(
             archive.index_dir,
@@ -154,10 +153,10 @@ def _check_publishable(index: Index, article: Article, *, replace: bool) -> None
         raise DocumentExists(f"The same text is already in the archive as {twin}.")
 
 
-def _revision(index_dir: Path, index: Index, article: Article, note: str) -> Revision:
+def _revision(index_dir: Path, old_text: str, article: Article, note: str) -> Revision:
     """A correction: the paragraphs whose words changed are marked with its note; the others
     keep the marks earlier corrections gave them."""
-    old = parse_article(article.file, read_text(index.corpus_dir / article.file))
+    old = parse_article(article.file, old_text)
     previous = revisions.settled(revisions.history(index_dir, article.file))
     old_marks = previous[-1].marks if previous and previous[-1].sha256 == old.sha256 else {}
     mark = Correction(revisions.now(), note)
@@ -165,11 +164,14 @@ def _revision(index_dir: Path, index: Index, article: Article, note: str) -> Rev
     return Revision("corrected", mark.time, article.sha256, note, marks)
 
 
-def _keep_old(index_dir: Path, index: Index, file: str, sha256: str) -> None:
+def _keep_old(index_dir: Path, index: Index, file: str, sha256: str) -> str | None:
     """The text about to be replaced or withdrawn, kept by its hash for the history."""
     path = index.corpus_dir / file
-    if path.is_file():
-        revisions.keep_text(index_dir, sha256, read_text(path))
+    if not path.is_file():
+        return None
+    text = read_text(path)
+    revisions.keep_text(index_dir, sha256, text)
+    return text
 
 
 def _texts(article: Article) -> dict[int, str]:
@@ -227,9 +229,10 @@ def _repair(index_dir: Path, embedder: Embedder) -> Report | None:
         return None
     for partial in (p for pattern in PARTIALS for p in corpus.glob(pattern)):
         partial.unlink(missing_ok=True)
-    revisions.settle(index_dir, _fingerprints(corpus))
+    on_disk = _fingerprints(corpus)
+    revisions.settle(index_dir, on_disk)
     indexed = indexed_hashes(manifest)
-    if _fingerprints(corpus) == indexed or _readable(corpus, index_dir) == indexed:
+    if on_disk == indexed or _readable(corpus, index_dir) == indexed:
         return None
     report = build_index(corpus, index_dir, model=embedder.name, load_embedder=lambda: embedder)
     logger.warning(

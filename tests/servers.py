@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -146,3 +147,9 @@ def start_server(index_dir: Path, *, timeout: float = 180, workers: int = 0, **e
 def article(topic: str, fact: str) -> str:
     """A small article whose one body paragraph states `fact`."""
     return f"{topic}\n\n{fact} Reporters confirmed the details on the same day.\n"
+
+
+def send_ignoring_cutoff(url: str, method: str, path: str, body: dict[str, str]) -> None:
+    """A write to a server that may be killed before it answers."""
+    with httpx.Client(base_url=url, timeout=120) as client, contextlib.suppress(httpx.HTTPError):
+        client.request(method, path, json=body, headers=AUTH)

@@ -3,14 +3,12 @@ again, tombstones answering 410; all of it surviving a restart and a kill -9."""
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,7 +21,15 @@ from app.config import Settings
 from app.files import write_text_atomically
 from app.integrations.messages import markdown_message
 from app.main import create_app
-from tests.servers import AUTH, SQUAD, TOKEN, agrees, make_archive, start_server
+from tests.servers import (
+    AUTH,
+    SQUAD,
+    TOKEN,
+    agrees,
+    make_archive,
+    send_ignoring_cutoff,
+    start_server,
+)
 
 TEXT = """Reservoir report
 
@@ -165,11 +171,6 @@ def test_a_crash_after_the_corpus_changed_completes_the_correction(
         assert top(client, LEVEL)["corrected"]["note"] == NOTE
 
 
-def put_ignoring_cutoff(url: str, body: dict[str, str]) -> None:
-    with contextlib.suppress(httpx.TransportError):
-        httpx.put(f"{url}/documents/Construction.txt", json=body, headers=AUTH, timeout=60)
-
-
 def test_kill_9_during_corrections_leaves_corpus_history_and_index_agreeing(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -184,7 +185,8 @@ def test_kill_9_during_corrections_leaves_corpus_history_and_index_agreeing(
         text = big.replace("construction", f"building work {round_}", 3)
 
         fix = {"text": text, "correction": f"round {round_}"}
-        writing = threading.Thread(target=put_ignoring_cutoff, args=(server.url, fix))
+        path = "/documents/Construction.txt"
+        writing = threading.Thread(target=send_ignoring_cutoff, args=(server.url, "PUT", path, fix))
         writing.start()
         time.sleep(delay)
         server.stop(signal.SIGKILL)

@@ -29,6 +29,7 @@ from tests.servers import (
     child_env,
     kill_leftovers,
     make_archive,
+    send_ignoring_cutoff,
     start_server,
 )
 
@@ -57,8 +58,7 @@ def wait_for(
 
 def post_ignoring_cutoff(url: str, body: dict[str, str]) -> None:
     """Upload an article to a server that may be killed before it answers."""
-    with httpx.Client(base_url=url, timeout=120) as client, contextlib.suppress(httpx.HTTPError):
-        client.post("/documents", json=body, headers=AUTH)
+    send_ignoring_cutoff(url, "POST", "/documents", body)
 
 
 def cited(client: httpx.Client, question: str) -> list[str]:

@@ -133,7 +133,7 @@ def document(
 
 def _corrections(index_dir: Path, file: str) -> list[str]:
     """'Corrected on 2 Dec 2026: <note>', newest first."""
-    found = [r for r in revisions.settled(revisions.history(index_dir, file))]
+    found = revisions.settled(revisions.history(index_dir, file))
     return [
         f"Corrected on {citations.human_date(r.time)}" + (f": {r.note}" if r.note else "")
         for r in reversed(found)

@@ -78,6 +78,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from app.api import answer as answer_of
     from app.archive.embed import load_embedder
     from app.live import Archive
+    from app.reader import neural_spans
     from app.reader.linear import load_models
 
     body = AskRequest(
@@ -87,7 +88,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
     asked = within_limits(body, settings)
     models = load_models(compiled_dir=settings.trees_dir)
-    archive = Archive(Path(args.index_dir), load_embedder(settings), models)
+    span_reader = neural_spans.load(settings)
+    archive = Archive(Path(args.index_dir), load_embedder(settings), models, span_reader)
     archive.load()
     result = answer_of(archive, asked)
     if args.json:
@@ -187,6 +189,9 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baselines", action="store_true", help="also run BM25 and dense alone")
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--plot", type=Path, help="write a PNG of R@k, k=1..10")
+    parser.add_argument(
+        "--reliability-plot", type=Path, help="write a PNG of share right against score"
+    )
     parser.add_argument("--save-json", type=Path, help="also write the numbers as JSON here")
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/eval"))
     parser.add_argument(

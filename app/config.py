@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # onnx-int8 (same R@5 on SQuAD test, ~2x the throughput) needs an index built with it.
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     model_cache_dir: Path = Field(default_factory=lambda: _PROJECT / ".cache" / "models")
+    # Who cuts the short answer: the trained span reader (app/reader/neural.py), or the trees
+    # alone (the path before it, kept for comparison and for machines without its graph).
+    reader: Literal["trees", "neural"] = "neural"
     # The reader's trees as native code (app/reader/compiled_trees.py); off, LightGBM predicts them.
     compiled_trees: bool = True
     threads: int = 0  # intra-op threads for the model; 0 = one per core (shared by workers)

@@ -2,7 +2,7 @@
 
 NewsroomError
 ├── IndexNotReady      503  no index loaded yet
-│   └── ModelUnavailable 503  the embedding model is shut down or gave no answer in time
+│   └── ModelUnavailable 503  a model is shut down or gave no answer in time
 ├── DocumentNotFound   404  unknown article (or a path trick)
 │   └── Withdrawn      410  an article the newsroom withdrew (its tombstone says when)
 ├── BadDocument        422  an article that cannot be read or indexed

@@ -6,20 +6,21 @@ import argparse
 import hashlib
 import json
 import logging
-import math
 import re
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
 
+from app import eval_report as report
+from app import trust
 from app.archive import store
 from app.archive.corpus import corpus_files
 from app.archive.embed import Embedder
@@ -34,6 +35,7 @@ from app.metrics import (
     sentence_hit,
     summarize,
 )
+from app.reader import neural_spans
 from app.reader.answer import Answer, Citation, Reader, Result
 from app.reader.linear import load_models
 from app.reader.retrieve import Method, Retriever
@@ -50,6 +52,7 @@ class Question:
     answers: tuple[str, ...]
     sources: tuple[Source, ...]
     answerable: bool
+    kind: str = ""
 
 
 def load_questions(path: Path, corpus_files_present: set[str]) -> list[Question]:
@@ -64,7 +67,12 @@ def load_questions(path: Path, corpus_files_present: set[str]) -> list[Question]
             answerable = bool(row.get("answerable", True)) and present
             questions.append(
                 Question(
-                    str(row["id"]), row["question"], tuple(row["answers"]), sources, answerable
+                    str(row["id"]),
+                    row["question"],
+                    tuple(row["answers"]),
+                    sources,
+                    answerable,
+                    str(row.get("kind", "")),
                 )
             )
     return questions
@@ -81,18 +89,23 @@ def corpus_key(corpus_dir: Path) -> str:
 
 def score(question: Question, result: Result, seconds: float) -> Outcome:
     """One question's outcome; answer metrics come from the top answer only."""
-    if not question.answerable:
-        return Outcome(answerable=False, no_answer=result.no_answer, seconds=seconds)
-    citations = [(a.citation.file, a.citation.paragraph) for a in result.answers]
     top = result.answers[0] if result.answers else None
-    return Outcome(
-        answerable=True,
+    base = Outcome(
+        answerable=question.answerable,
         no_answer=result.no_answer,
-        rank=gold_rank(citations, question.sources),
-        em=exact_match(top.answer, question.answers) if top else 0.0,
-        f1=f1_score(top.answer, question.answers) if top else 0.0,
-        sentence_hit=sentence_hit(top.sentence, question.answers) if top else 0.0,
         seconds=seconds,
+        score=top.score if top else None,
+        kind=question.kind,
+    )
+    if not question.answerable or top is None:
+        return base
+    citations = [(a.citation.file, a.citation.paragraph) for a in result.answers]
+    return replace(
+        base,
+        rank=gold_rank(citations, question.sources),
+        em=exact_match(top.answer, question.answers),
+        f1=f1_score(top.answer, question.answers),
+        sentence_hit=sentence_hit(top.sentence, question.answers),
     )
 
 
@@ -150,76 +163,27 @@ def run(
 ) -> Summary:
     """Ask every question once (top_k=10 by default); all rank metrics come from that one
     ranking, so with a smaller top_k, MRR@10 counts only the ranks asked for."""
+    return summarize(
+        method, ask_all(reader, questions, method=method, progress=progress, top_k=top_k)
+    )
+
+
+def ask_all(
+    reader: Asker,
+    questions: Sequence[Question],
+    *,
+    method: Method,
+    progress: bool = True,
+    top_k: int = CUTOFF,
+    label: str | None = None,
+) -> list[Outcome]:
     outcomes = []
-    for q in tqdm(questions, desc=method, disable=not progress, file=sys.stderr, unit="q"):
+    desc = label or method
+    for q in tqdm(questions, desc=desc, disable=not progress, file=sys.stderr, unit="q"):
         began = time.perf_counter()
         result = reader.ask(q.question, top_k=top_k, method=method)
         outcomes.append(score(q, result, time.perf_counter() - began))
-    return summarize(method, outcomes)
-
-
-# --- output ---------------------------------------------------------------------------------
-
-_COLUMNS = (
-    ("method", "method", "{}"),
-    ("n", "questions", "{}"),
-    ("R@1", "r1", "{:.3f}"),
-    ("R@5", "r5", "{:.3f}"),
-    ("MRR@10", "mrr10", "{:.3f}"),
-    ("EM", "em", "{:.3f}"),
-    ("F1", "f1", "{:.3f}"),
-    ("sent@1", "sentence_hit1", "{:.3f}"),
-    ("answered", "answered", "{:.3f}"),
-    ("no_ans_ok", "no_answer_correct", "{:.3f}"),
-    ("p50 s", "p50", "{:.3f}"),
-    ("p95 s", "p95", "{:.3f}"),
-)
-
-
-def _cell(fmt: str, value: Any) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return "-"
-    return fmt.format(value)
-
-
-def table(summaries: Sequence[Summary]) -> str:
-    """A Markdown table, one row per method."""
-    header = "| " + " | ".join(name for name, _, _ in _COLUMNS) + " |"
-    rule = "|" + "|".join("---" for _ in _COLUMNS) + "|"
-    rows = [
-        "| " + " | ".join(_cell(fmt, getattr(s, key)) for _, key, fmt in _COLUMNS) + " |"
-        for s in summaries
-    ]
-    return "\n".join([header, rule, *rows])
-
-
-def as_json(summaries: Sequence[Summary]) -> str:
-    def clean(value: Any) -> Any:
-        # NaN (a metric with no questions to average) is not JSON; null is.
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return None if isinstance(value, float) and math.isnan(value) else value
-
-    rows = [{k: clean(v) for k, v in asdict(s).items()} for s in summaries]
-    return json.dumps(rows, indent=1)
-
-
-def plot_recall(summaries: Sequence[Summary], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ks = list(range(1, CUTOFF + 1))
-    for s in summaries:
-        ax.plot(ks, s.recall_curve, marker="o", label=s.method)
-    ax.set(xlabel="k", ylabel="R@k (gold paragraph cited in top k)", title=title, xticks=ks)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    return outcomes
 
 
 # --- the eval command (its arguments are in app/__main__.py) ----------------------------------
@@ -272,8 +236,10 @@ def load_reader(corpus_dir: Path, cache_dir: Path) -> Reader:
 
     embedder = RememberingEmbedder(load_embedder())
     index = load_index(corpus_dir, cache_dir, embedder)
-    models = load_models(compiled_dir=get_settings().trees_dir)
-    return Reader(index, embedder, Retriever(index), models=models)
+    settings = get_settings()
+    models = load_models(compiled_dir=settings.trees_dir)
+    span_reader = neural_spans.load(settings)
+    return Reader(index, embedder, Retriever(index), models=models, span_reader=span_reader)
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -286,15 +252,40 @@ def evaluate(args: argparse.Namespace) -> int:
     names = {p.name for p in corpus_files(corpus_dir)}
     questions = load_questions(questions_file, names)[: args.limit]
     reader: Asker = HttpAsker(args.url) if args.url else load_reader(corpus_dir, args.cache_dir)
-    methods: list[Method] = ["hybrid", *(BASELINES if args.baselines else ())]
-    progress = not args.no_progress
-    summaries = [
-        run(reader, questions, method=m, progress=progress, top_k=args.top_k) for m in methods
-    ]
-    print(as_json(summaries) if args.json else table(summaries))
+    runs: list[tuple[str, Asker, Method]] = [("hybrid", reader, "hybrid")]
+    if args.baselines:
+        runs += [(m, reader, m) for m in BASELINES]
+        if isinstance(reader, Reader) and reader.span_reader is not None:
+            runs.append(("trees", trees_twin(reader), "hybrid"))
+    outcomes = {
+        label: ask_all(
+            asker, questions, method=m, progress=not args.no_progress, top_k=args.top_k, label=label
+        )
+        for label, asker, m in runs
+    }
+    summaries = [summarize(label, found) for label, found in outcomes.items()]
+    title = f"{questions_file.name} over {corpus_dir.name}"
+    print(report.as_json(summaries) if args.json else report.table(summaries))
+    if not args.json:
+        print(report.details(outcomes["hybrid"]))
     if args.save_json:
         args.save_json.parent.mkdir(parents=True, exist_ok=True)
-        args.save_json.write_text(as_json(summaries) + "\n", encoding="utf-8")
+        args.save_json.write_text(report.as_json(summaries) + "\n", encoding="utf-8")
     if args.plot:
-        plot_recall(summaries, args.plot, f"{questions_file.name} over {corpus_dir.name}")
+        report.plot_recall(summaries, args.plot, title)
+    if args.reliability_plot:
+        trust.plot(report.reliability(outcomes["hybrid"]), args.reliability_plot, title)
     return 0
+
+
+def trees_twin(reader: Reader) -> Reader:
+    """The same reader over the same index with the trees cutting the short answer."""
+    return Reader(
+        reader.index,
+        reader.embedder,
+        reader.retriever,
+        reader.tuning,
+        reader.models,
+        reader.lexicon,
+        reader.corrections,
+    )

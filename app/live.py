@@ -15,6 +15,7 @@ from app.errors import IndexMismatch, IndexNotReady
 from app.reader.answer import Reader
 from app.reader.lexical_cache import lexical_parts
 from app.reader.linear import ReaderModels, load_models
+from app.reader.neural_spans import NeuralSpans
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +30,16 @@ class Archive:
     """
 
     def __init__(
-        self, index_dir: Path, embedder: Embedder, models: ReaderModels | None = None
+        self,
+        index_dir: Path,
+        embedder: Embedder,
+        models: ReaderModels | None = None,
+        span_reader: NeuralSpans | None = None,
     ) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         self.models = models or load_models()  # once: every index version shares them
+        self.span_reader = span_reader  # likewise; None: the trees cut the short answer
         self._reader: Reader | None = None
         self._version: str | None = None
         self._loading = threading.Lock()
@@ -67,6 +73,7 @@ class Archive:
             models=self.models,
             lexicon=lexicon,
             corrections=corrections,
+            span_reader=self.span_reader,
         )
         self._version = version
 

@@ -30,6 +30,7 @@ from app.archive.embed import Embedder, load_embedder
 from app.config import Settings, get_settings
 from app.errors import NewsroomError
 from app.live import Archive
+from app.reader import neural_spans
 from app.reader.linear import load_models
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         )
         # A write cut short by a crash is finished or undone before anyone asks.
         publish.reconcile(settings.index_dir, model)
-        archive = Archive(settings.index_dir, model, load_models(compiled_dir=settings.trees_dir))
+        span_reader = neural_spans.load(settings, batched=True)
+        models = load_models(compiled_dir=settings.trees_dir)
+        archive = Archive(settings.index_dir, model, models, span_reader)
         archive.load()
         app.state.archive = archive
         yield
         model.close()
+        if span_reader is not None:
+            span_reader.close()
 
     app = FastAPI(
         title="Newsroom QA",

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app import trust
+
 Source = tuple[str, int]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation)
 CUTOFF = 10
+RIGHT_F1 = 0.5
 
 
 def normalize_answer(text: str) -> str:
@@ -73,6 +76,14 @@ class Outcome:
     f1: float = 0.0
     sentence_hit: float = 0.0
     seconds: float = 0.0
+    score: float | None = None  # the first answer's, if one was given
+    kind: str = ""  # how the question asks (who, when, how_much...), where the set says
+
+    @property
+    def right(self) -> bool:
+        """The first answer cites a gold paragraph and its short answer is the gold one (token
+        F1 >= 0.5): what `score` claims the probability of."""
+        return self.answerable and self.rank == 1 and self.f1 >= RIGHT_F1
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,10 @@ class Summary:
     p50: float
     p95: float
     recall_curve: tuple[float, ...]  # R@1 .. R@10
+    # Over every first answer given (unanswerable questions' too, which are never right).
+    ece: float = float("nan")  # expected calibration error of `score`
+    confident_right: float = float("nan")  # share right among answers scored >= 0.9
+    confident: int = 0  # how many those were
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -103,6 +118,8 @@ def summarize(method: str, outcomes: Sequence[Outcome]) -> Summary:
     misses = [o for o in outcomes if not o.answerable]
     seconds = [o.seconds for o in outcomes] or [float("nan")]
     curve = tuple(_mean([recall_at(o.rank, k) for o in hits]) for k in range(1, CUTOFF + 1))
+    scores, right = scored(outcomes)
+    share, confident = trust.confident_right(scores, right)
     return Summary(
         method=method,
         questions=len(outcomes),
@@ -118,4 +135,13 @@ def summarize(method: str, outcomes: Sequence[Outcome]) -> Summary:
         p50=float(np.percentile(seconds, 50)),
         p95=float(np.percentile(seconds, 95)),
         recall_curve=curve,
+        ece=trust.expected_calibration_error(scores, right),
+        confident_right=share,
+        confident=confident,
     )
+
+
+def scored(outcomes: Sequence[Outcome]) -> tuple[list[float], list[float]]:
+    """Each first answer's score, and whether it was right."""
+    given = [o for o in outcomes if o.score is not None]
+    return [float(o.score) for o in given if o.score is not None], [float(o.right) for o in given]

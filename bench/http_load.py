@@ -125,7 +125,8 @@ def run(
     index_dir: Path, questions: list[str], *, levels: list[int], seconds: float, env: dict
 ) -> dict:
     """Startup time, then a warm-up and one wrk run per concurrency level; then, for
-    comparison in the same run, one worker process alone at the highest level up to 16."""
+    comparison in the same run, one worker process alone at the highest level up to 16, and the
+    server with the trees' spans instead of the span reader (NEWSROOM_READER=trees)."""
     with server(index_dir, env) as live:
         runs = _levels(live, questions, levels, seconds)
         result = {
@@ -141,6 +142,10 @@ def run(
             "server_rss_mb": rss_mb(live["pid"]),
             "runs": _levels(live, questions, [level], seconds),
         }
+    # The span reader's cost: the same server with the trees cutting the short answer.
+    if env.get("NEWSROOM_READER", "neural") != "trees":
+        with server(index_dir, env | {"NEWSROOM_READER": "trees"}) as live:
+            result["trees_reader"] = {"runs": _levels(live, questions, [1, level], seconds)}
     return result
 
 

@@ -89,9 +89,34 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
                     _verdict(ok),
                 )
             )
+    rows += _reader_targets(results, floor, one, c16)
     startup = _get(results, "http", "result", "startup_s")
     if startup is not None:
         rows.append(("healthy ≤ 5 s after start", f"{startup:.2f} s", _verdict(startup <= 5)))
+    return rows
+
+
+def _reader_targets(
+    results: dict, floor: float | None, one: dict | None, c16: dict | None
+) -> list[tuple[str, str, str]]:
+    """The span reader's cost against the floor and against the trees' spans, same run."""
+    trees = _get(results, "http", "result", "trees_reader", "runs") or []
+    rows = []
+    if floor and one:
+        ratio = one["p50_ms"] / floor
+        text = f"{one['p50_ms']:.1f} ms = {ratio:.2f}× {floor:.1f} ms"
+        rows.append(("reader: /ask p50 ≤ 2× floor", text, _verdict(ratio <= 2)))
+    t16 = next((r for r in trees if r["concurrency"] == 16), None)
+    if c16 and t16:
+        rps, p99 = c16["rps"] / t16["rps"], c16["p99_ms"] / t16["p99_ms"]
+        rows.append(
+            (
+                "reader at c=16: ≥ 0.6× the trees' req/s, p99 ≤ 1.5× theirs",
+                f"{rps:.2f}× ({c16['rps']:.0f} vs {t16['rps']:.0f} req/s), p99 {p99:.2f}× "
+                f"({c16['p99_ms']:.0f} vs {t16['p99_ms']:.0f} ms)",
+                _verdict(rps >= 0.6 and p99 <= 1.5),
+            )
+        )
     return rows
 
 
@@ -145,6 +170,11 @@ def markdown(results: dict) -> str:
                 f"One worker alone (`NEWSROOM_WORKERS=1`, same run): healthy in "
                 f"{alone['startup_s']} s, {alone['server_rss_mb']} MB resident.",
                 "",
+            ]
+        if "trees_reader" in http:
+            runs = runs + [
+                dict(r, concurrency=f"{r['concurrency']}, trees reader")
+                for r in http["trees_reader"]["runs"]
             ]
         rows = [
             [

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.reader.answer import Spans, fuse
+from app.reader.answer import fuse
+from app.reader.span import Spans
 
 _floats = st.floats(-20, 20, allow_nan=False)
 

@@ -35,7 +35,8 @@ from sklearn.linear_model import LogisticRegression
 from app.archive.corpus import corpus_files
 from app.archive.embed import Embedder
 from app.archive.store import Index
-from app.evaluate import Question, load_embedder, load_index, load_questions, run, table
+from app.eval_report import table
+from app.evaluate import Question, load_embedder, load_index, load_questions, run
 from app.metrics import normalize_answer, sentence_hit
 from app.reader import WEIGHTS_FILE, span, span_features
 from app.reader.answer import Reader, Tuning

@@ -23,9 +23,11 @@ from app.reader.evidence import (
 )
 from app.reader.lexicon import Lexicon
 from app.reader.linear import ReaderModels, load_models, sigmoid
+from app.reader.neural_spans import NeuralSpan, NeuralSpans
 from app.reader.question import Question, parse
 from app.reader.retrieve import Candidate, Method, Retriever
 from app.reader.scope import Dates, Scope, days_of, narrowing, newest_first, newest_marks
+from app.reader.span import Spans
 
 # A sentence with no candidate span (every word is the question's) has no span evidence.
 NO_SPAN = -10.0
@@ -77,27 +79,6 @@ class Tuning:
 
 
 @dataclass(frozen=True)
-class Spans:
-    """The candidate short answers in one passage's chosen sentence, weighed by the span model."""
-
-    sentence: tuple[int, int]
-    options: list[span.Candidate]
-    texts: list[str]
-    rows: np.ndarray  # their SPAN_FEATURES
-    logits: np.ndarray
-
-    def cut(self) -> tuple[int, int]:
-        """The short answer: the best-weighed entity, phrase or clause, the whole sentence if
-        it has none. (Letting the second-best sentence compete with its best span's weight
-        added was tried: on held-out dev articles it moved sentence_hit by nothing and F1 by
-        +0.005.)"""
-        if not self.options:
-            return self.sentence
-        start, end, _ = self.options[span.choose(self.texts, self.logits)]
-        return start, end
-
-
-@dataclass(frozen=True)
 class Reading:
     """Everything weighed for one question, before answers are cut from it."""
 
@@ -107,7 +88,8 @@ class Reading:
     sentences: list[int]  # chosen sentence per candidate
     passage_logits: np.ndarray
     answerable: float
-    spans: dict[int, Spans]  # by candidate, for those whose spans were weighed
+    spans: dict[int, Spans | NeuralSpan]  # by candidate, for those whose spans were weighed
+    learned: np.ndarray  # the passage model's logits, before the leaders' spans moved them
 
 
 class Reader:
@@ -122,6 +104,7 @@ class Reader:
         models: ReaderModels | None = None,
         lexicon: Lexicon | None = None,
         corrections: dict[str, dict[int, Correction]] | None = None,
+        span_reader: NeuralSpans | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -130,6 +113,7 @@ class Reader:
         self.models = check_features(models or load_models())
         self.lexicon = lexicon or Lexicon(index)
         self.corrections = corrections or {}
+        self.span_reader = span_reader  # None: the trees pick the span
 
     def ask(
         self,
@@ -152,10 +136,13 @@ class Reader:
         picks = collapse.distinct(self.index, ranked, rows, top_k, self._holds(reading))
         order = [p.lead for p in picks]
         spans = reading.spans | self._spans(reading, [i for i in order if i not in reading.spans])
-        answers = [self._answer(reading, p, spans[p.lead].cut()) for p in picks]
+        answers = [self._answer(reading, p, spans[p.lead]) for p in picks]
         marks = newest_marks(days_of(self.index, [reading.candidates[i] for i in order]))
         answers = [replace(a, newest=True) if m else a for a, m in zip(answers, marks, strict=True)]
-        no_answer = not answers or reading.answerable < self.models.answerable_threshold
+        if self.span_reader is not None:
+            no_answer = not answers or answers[0].score < self.span_reader.calibration.threshold
+        else:
+            no_answer = not answers or reading.answerable < self.models.answerable_threshold
         return Result(question, no_answer, answers, scope)
 
     def read(
@@ -182,18 +169,31 @@ class Reader:
         top = int(np.argmax(learned)) if candidates else None
         evidence = question_features(features[top] if top is not None else None, q)
         answerable = sigmoid(float(self.models.answerable.logits(evidence[None, :])[0]))
-        reading = Reading(q, query, candidates, chosen, learned, answerable, {})
+        reading = Reading(q, query, candidates, chosen, learned, answerable, {}, learned)
         if method != "hybrid":
             return replace(reading, passage_logits=-np.arange(len(candidates), dtype=float))
         leaders = [int(i) for i in np.argsort(-learned, kind="stable")[: self.tuning.span_depth]]
         spans = self._spans(reading, leaders)
-        found = _best(self.models.cross_span.logits, [spans[i].rows for i in leaders])
-        logits = fuse(learned, leaders, found, self.models.cross_span_weight)
+        led = [spans[i] for i in leaders]
+        if self.span_reader is not None:
+            found = np.asarray([s.margin for s in led if isinstance(s, NeuralSpan)])
+            weight = self.span_reader.calibration.passage_weight
+        else:
+            found = _best(
+                self.models.cross_span.logits, [s.rows for s in led if isinstance(s, Spans)]
+            )
+            weight = self.models.cross_span_weight
+        logits = fuse(learned, leaders, found, weight)
         return replace(reading, passage_logits=logits, spans=spans)
 
-    def _spans(self, reading: Reading, which: list[int]) -> dict[int, Spans]:
+    def _spans(self, reading: Reading, which: list[int]) -> dict[int, Spans | NeuralSpan]:
         """The candidate spans of each listed candidate's chosen sentence, weighed by the span
-        model in one call."""
+        model in one call; or, with the span reader, its pick in each one's window."""
+        if self.span_reader is not None:
+            passages = [self.index.passages[reading.candidates[i].row] for i in which]
+            chosen = [reading.sentences[i] for i in which]
+            picks = self.span_reader.spans(reading.question.text, passages, chosen)
+            return dict(zip(which, picks, strict=True))
         found = []
         for i in which:
             passage = self.index.passages[reading.candidates[i].row]
@@ -220,15 +220,18 @@ class Reader:
 
         return lambda i, j: sentence(j) in self.index.passages[reading.candidates[i].row].text
 
-    def _answer(self, reading: Reading, pick: collapse.Pick, cut: tuple[int, int]) -> Answer:
-        i, row = pick.lead, reading.candidates[pick.lead].row
+    def _answer(self, reading: Reading, pick: collapse.Pick, found: Spans | NeuralSpan) -> Answer:
+        row = reading.candidates[pick.lead].row
         passage = self.index.passages[row]
-        s_start, s_end = passage.sentences[reading.sentences[i]]
+        (s_start, s_end), cut = found.sentence, found.cut()
         text, base = passage.text, passage.start
-        # How sure we are that this passage answers: P(answerable) x P(this passage | it is);
-        # copies of one passage are one passage, so their shares add up.
-        shares = softmax(reading.passage_logits)[list(pick.members)]
-        confidence = reading.answerable * float(shares.sum())
+        # Copies of one passage are one passage, so their shares add up. The trees' score is
+        # P(answerable) x P(this passage | it is); the span reader's is calibrated P(right).
+        share = float(softmax(reading.passage_logits)[list(pick.members)].sum())
+        if isinstance(found, NeuralSpan) and self.span_reader is not None:
+            confidence = self.span_reader.confidence(reading.answerable, share, found)
+        else:
+            confidence = reading.answerable * share
         article = self.index.files[passage.file]
         return Answer(
             answer=text[cut[0] - base : cut[1] - base],

@@ -4,6 +4,7 @@ pieces cut at query time, weighed by gradient-boosted trees (app/reader/span_fea
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -117,3 +118,24 @@ def _pairwise_f1(bags: list[list[str]]) -> np.ndarray:
     sizes = counts.sum(axis=1)
     total = sizes[:, None] + sizes[None, :]
     return np.divide(2 * common, total, out=np.zeros_like(common), where=total > 0)
+
+
+@dataclass(frozen=True)
+class Spans:
+    """The candidate short answers in one passage's chosen sentence, weighed by the span model."""
+
+    sentence: tuple[int, int]
+    options: list[Candidate]
+    texts: list[str]
+    rows: np.ndarray  # their SPAN_FEATURES
+    logits: np.ndarray
+
+    def cut(self) -> tuple[int, int]:
+        """The short answer: the best-weighed entity, phrase or clause, the whole sentence if
+        it has none. (Letting the second-best sentence compete with its best span's weight
+        added was tried: on held-out dev articles it moved sentence_hit by nothing and F1 by
+        +0.005.)"""
+        if not self.options:
+            return self.sentence
+        start, end, _ = self.options[choose(self.texts, self.logits)]
+        return start, end

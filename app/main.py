@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from app import (
     api,
+    assistants,
     catalog,
     integrations,
     publish,
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         archive = Archive(settings.index_dir, model, load_models(compiled_dir=settings.trees_dir))
         archive.load()
         app.state.archive = archive
-        yield
+        async with assistants.serving(app):  # the MCP sessions, when /mcp is on
+            yield
         model.close()
 
     app = FastAPI(
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(web.router)
     app.include_router(integrations.router)
     app.include_router(publish_api.router)
+    assistants.mount(app, settings)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     _add_error_handlers(app)
     security.install(app, settings)

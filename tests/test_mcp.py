@@ -198,5 +198,7 @@ def test_mcp_over_http_is_open_when_turned_on_without_a_token(
     turned_on = settings.model_copy(update={"mcp": True})
     with TestClient(create_app(turned_on, embedder=embedder)) as client:
         response = client.post("/mcp", json=LIST_TOOLS, headers=ACCEPT)
+        metrics = client.get("/metrics").text
     assert response.status_code == 200
     assert {t["name"] for t in response.json()["result"]["tools"]} == TOOLS
+    assert 'route="/mcp",status="200"' in metrics

@@ -29,13 +29,22 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+class _Route(Route):
+    """A route to a plain ASGI app that names itself in the scope, as FastAPI's routes do, so
+    the request metrics count /mcp under its own label rather than as unmatched."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        await super().handle(scope, receive, send)
+
+
 class Gate:
     """Who may reach /mcp: the MCP spec's Origin rule against DNS rebinding (a browser page
     elsewhere must not drive a local server), then the bearer token when one is set."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.token = settings.mcp_token
+        self.token = settings.mcp_token or None  # an empty MCP_TOKEN is no token
         # The Host header is the attacker's own name in a rebinding, so "our own origin" is
         # the configured public URL, not whatever the request says it is.
         self.origins = {_origin(o) for o in [settings.public_base_url, *settings.cors_origins]}
@@ -80,7 +89,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
     )
     app.state.mcp_sessions = server.session_manager
     endpoint = Gate(StreamableHTTPASGIApp(server.session_manager), settings)
-    app.router.routes.append(Route("/mcp", endpoint))  # an ASGI app: every method, no schema
+    app.router.routes.append(_Route("/mcp", endpoint))  # an ASGI app: every method, no schema
 
 
 @asynccontextmanager

@@ -25,13 +25,16 @@ from app.reader.question import parse
 
 ArchiveSource = Callable[[], Archive]
 T = TypeVar("T")
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 INSTRUCTIONS = (
     "A newsroom's archive of articles. ask_archive answers a question with verbatim quotes and "
     "citations; search_archive finds passages; get_article and get_paragraph read the source. "
     "Quote answers as given and cite file and paragraph."
 )
 
+TOP_K = "How many answers: 3 unless given, at most 10 (the service's settings say)."
 Day = Annotated[date | None, Field(description="YYYY-MM-DD.")]
 Text = Annotated[str | None, Field(description="Without regard to case.")]
 
@@ -105,7 +108,7 @@ def build_server(archive: ArchiveSource, settings: Settings) -> MCPServer[Any]:
     @server.tool(annotations=READ_ONLY)
     async def ask_archive(
         question: Annotated[str, Field(description="The question, in plain words.")],
-        top_k: Annotated[int | None, Field(description="How many answers (1 to 10).")] = None,
+        top_k: Annotated[int | None, Field(description=TOP_K)] = None,
         published_after: Day = None,
         published_before: Day = None,
         section: Text = None,
@@ -191,7 +194,7 @@ def search(archive: Archive, asked: Asked, limit: int, base: str) -> SearchOut:
                 source=meta.source,
                 published=meta.published,
                 section=meta.section,
-            )  # fmt: skip
+            )
         )
     return SearchOut(query=asked.question, passages=passages)
 
@@ -208,7 +211,7 @@ def read_article(archive: Archive, file: str, base: str) -> ArticleOut:
             end=p.end,
             text=p.text,
             url=paragraph_url(article.file, p.number, base),
-        )  # fmt: skip
+        )
         for p in article.paragraphs
     ]
     return ArticleOut(article=document_out(article.file, info), paragraphs=paragraphs)

@@ -1,4 +1,4 @@
-"""Command line: python -m app index | import | ask | serve | eval."""
+"""Command line: python -m app index | import | ask | serve | mcp | eval."""
 
 from __future__ import annotations
 
@@ -117,6 +117,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve.run(settings.model_copy(update=update), args.host, args.port)
 
 
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from app import assistants
+
+    return assistants.run_stdio(settings, Path(args.index_dir))
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -172,6 +178,10 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, metavar="N", help="server processes (default: one per core)"
     )
     serve.set_defaults(run=_serve)
+
+    mcp = commands.add_parser("mcp", help="serve the archive to AI assistants over stdio (MCP)")
+    mcp.add_argument("--index-dir", default=settings_index)
+    mcp.set_defaults(run=_mcp)
 
     evaluation = commands.add_parser("eval", help="measure answer quality on a question set")
     _eval_arguments(evaluation)

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     teams_answer_timeout: float = 4.5
     chat_max_body_bytes: int = 64 * 1024
 
+    # The MCP server for AI assistants at /mcp (app/assistants.py): off (404) unless `mcp` is
+    # true or a token is set; with a token, every request needs it as a bearer token.
+    mcp: bool = False
+    mcp_token: str | None = Field(default=None, validation_alias=_plain("MCP_TOKEN"))
+
     # Writes (POST/PUT/DELETE /documents) are off (403) until a token is set.
     api_token: str | None = Field(default=None, validation_alias=_plain("API_TOKEN"))
     max_upload_bytes: int = 2 * 1024 * 1024

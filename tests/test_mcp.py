@@ -102,8 +102,8 @@ def check_every_tool(calls: dict[str, Any], corpus: Path) -> None:
     assert asked["question"] == QUESTION and asked["no_answer"] is False
     # The seeds: both articles' figures for Denmark's payment, each quoted verbatim.
     cited = {(a["answer"], a["citation"]["file"]) for a in asked["answers"]}
-    assert ("over $230 million", "003_2876eb5f33050c79.txt") in cited
-    assert ("approximately €200 million", "000_383fbfdafa3fa088.txt") in cited
+    assert any("$230 million" in t and f == "003_2876eb5f33050c79.txt" for t, f in cited)
+    assert any("€200 million" in t and f == "000_383fbfdafa3fa088.txt" for t, f in cited)
     for a in asked["answers"]:
         c = a["citation"]
         text = (corpus / c["file"]).read_text(encoding="utf-8")

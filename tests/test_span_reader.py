@@ -162,9 +162,10 @@ def test_confidence_rises_with_the_margin_and_the_share():
 
     weak = NeuralSpan((0, 9), (0, 4), -3.0, 0.05)
     strong = NeuralSpan((0, 9), (0, 4), 8.0, 0.9)
-    assert spans.confidence(0.9, 0.9, strong) > spans.confidence(0.9, 0.9, weak)
-    assert spans.confidence(0.9, 0.9, strong) > spans.confidence(0.9, 0.05, strong)
-    assert features(1.0, 0.0, weak).shape == (4,) and np.isfinite(features(1.0, 0.0, weak)).all()
+    assert spans.confidence(0.9, 0.9, strong, True) > spans.confidence(0.9, 0.9, weak, True)
+    assert spans.confidence(0.9, 0.9, strong, True) > spans.confidence(0.9, 0.05, strong, True)
+    row = features(1.0, 0.0, weak, False)
+    assert row.shape == (5,) and np.isfinite(row).all()
 
 
 @pytest.fixture(scope="module")

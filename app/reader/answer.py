@@ -136,13 +136,15 @@ class Reader:
         picks = collapse.distinct(self.index, ranked, rows, top_k, self._holds(reading))
         order = [p.lead for p in picks]
         spans = reading.spans | self._spans(reading, [i for i in order if i not in reading.spans])
-        answers = [self._answer(reading, p, spans[p.lead]) for p in picks]
+        answers = [self._answer(reading, p, spans[p.lead], n == 0) for n, p in enumerate(picks)]
         marks = newest_marks(days_of(self.index, [reading.candidates[i] for i in order]))
         answers = [replace(a, newest=True) if m else a for a, m in zip(answers, marks, strict=True)]
+        # The answerable model refuses where the archive lacks the story (it learned from
+        # questions asked without their article); the span reader's score where the story is
+        # there but not the fact.
+        no_answer = not answers or reading.answerable < self.models.answerable_threshold
         if self.span_reader is not None:
-            no_answer = not answers or answers[0].score < self.span_reader.calibration.threshold
-        else:
-            no_answer = not answers or reading.answerable < self.models.answerable_threshold
+            no_answer = no_answer or answers[0].score < self.span_reader.calibration.threshold
         return Result(question, no_answer, answers, scope)
 
     def read(
@@ -220,7 +222,9 @@ class Reader:
 
         return lambda i, j: sentence(j) in self.index.passages[reading.candidates[i].row].text
 
-    def _answer(self, reading: Reading, pick: collapse.Pick, found: Spans | NeuralSpan) -> Answer:
+    def _answer(
+        self, reading: Reading, pick: collapse.Pick, found: Spans | NeuralSpan, first: bool
+    ) -> Answer:
         row = reading.candidates[pick.lead].row
         passage = self.index.passages[row]
         (s_start, s_end), cut = found.sentence, found.cut()
@@ -229,7 +233,7 @@ class Reader:
         # P(answerable) x P(this passage | it is); the span reader's is calibrated P(right).
         share = float(softmax(reading.passage_logits)[list(pick.members)].sum())
         if isinstance(found, NeuralSpan) and self.span_reader is not None:
-            confidence = self.span_reader.confidence(reading.answerable, share, found)
+            confidence = self.span_reader.confidence(reading.answerable, share, found, first)
         else:
             confidence = reading.answerable * share
         article = self.index.files[passage.file]

@@ -25,8 +25,10 @@ from app.reader.linear import LinearModel
 CALIBRATION_FILE = neural.MODEL_DIR / "calibration.json"
 
 # The confidence model's columns: question-level evidence from the trees, the passage's share
-# of the ranking, and the reader's own belief in its span.
-CONFIDENCE_FEATURES = ("answerable_logit", "log_share", "margin", "log_probability")
+# of the ranking, the reader's own belief in its span, and whether the answer is the first: at
+# the same evidence a first answer is right more often than a runner-up (without the column,
+# SQuAD test's first answers were right 0.49 of the time in the 0.2-0.3 bin).
+CONFIDENCE_FEATURES = ("answerable_logit", "log_share", "margin", "log_probability", "first")
 # A window with no span the model may pick (all question words, say) counts as a clear "no".
 FLOOR = -20.0
 
@@ -111,13 +113,13 @@ class NeuralSpans:
             for p, c, (lo, _), pick in zip(passages, chosen, cuts, picks, strict=True)
         ]
 
-    def confidence(self, answerable: float, share: float, span: NeuralSpan) -> float:
+    def confidence(self, answerable: float, share: float, span: NeuralSpan, first: bool) -> float:
         """P(right): the cited paragraph answers and the span is the answer."""
-        row = features(answerable, share, span)
+        row = features(answerable, share, span, first)
         return float(self.calibration.probability(row[None, :])[0])
 
 
-def features(answerable: float, share: float, span: NeuralSpan) -> np.ndarray:
+def features(answerable: float, share: float, span: NeuralSpan, first: bool) -> np.ndarray:
     p = min(max(answerable, 1e-6), 1 - 1e-6)
     return np.array(
         [
@@ -125,6 +127,7 @@ def features(answerable: float, share: float, span: NeuralSpan) -> np.ndarray:
             math.log(max(share, 1e-9)),
             max(span.margin, FLOOR),
             math.log(max(span.probability, 1e-9)),
+            float(first),
         ]
     )
 

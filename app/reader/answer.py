@@ -23,7 +23,7 @@ from app.reader.evidence import (
 )
 from app.reader.lexicon import Lexicon
 from app.reader.linear import ReaderModels, load_models, sigmoid
-from app.reader.neural_spans import NeuralSpan, NeuralSpans
+from app.reader.neural_spans import NeuralSpan, NeuralSpans, monotone
 from app.reader.question import Question, parse
 from app.reader.retrieve import Candidate, Method, Retriever
 from app.reader.scope import Dates, Scope, days_of, narrowing, newest_first, newest_marks
@@ -137,6 +137,9 @@ class Reader:
         order = [p.lead for p in picks]
         spans = reading.spans | self._spans(reading, [i for i in order if i not in reading.spans])
         answers = [self._answer(reading, p, spans[p.lead], n == 0) for n, p in enumerate(picks)]
+        if self.span_reader is not None:
+            scores = monotone([a.score for a in answers])
+            answers = [replace(a, score=v) for a, v in zip(answers, scores, strict=True)]
         marks = newest_marks(days_of(self.index, [reading.candidates[i] for i in order]))
         answers = [replace(a, newest=True) if m else a for a, m in zip(answers, marks, strict=True)]
         # The answerable model refuses where the archive lacks the story (it learned from
@@ -155,9 +158,8 @@ class Reader:
         settle their order."""
         q = parse(question)
         query = self.embedder.encode([question])[0]
-        candidates = self.retriever.search(
-            q, query, k=self.tuning.rerank_depth, method=method, allowed=allowed
-        )
+        k = self.tuning.rerank_depth
+        candidates = self.retriever.search(q, query, k=k, method=method, allowed=allowed)
         per_sentence = sentence_features(self.lexicon, q, query, [c.row for c in candidates])
         if method == "hybrid":
             scores = _split(self.models.sentence.logits, per_sentence)

@@ -119,6 +119,15 @@ class NeuralSpans:
         return float(self.calibration.probability(row[None, :])[0])
 
 
+def monotone(scores: list[float]) -> list[float]:
+    """A later answer claims no more than the one before it: the order is the passages', and
+    the first answer's score is the best calibrated (runners-up are most of the rows but are
+    rarely read)."""
+    return (
+        [float(v) for v in np.minimum.accumulate(np.asarray(scores, dtype=float))] if scores else []
+    )
+
+
 def features(answerable: float, share: float, span: NeuralSpan, first: bool) -> np.ndarray:
     p = min(max(answerable, 1e-6), 1 - 1e-6)
     return np.array(

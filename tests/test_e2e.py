@@ -94,7 +94,8 @@ def test_eval_over_http_scores_what_the_running_server_answers(server, capsys):
     assert cli(["eval", *args, "--url", server, "--top-k", "5", "--json", "--no-progress"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["questions"], row["answerable"]) == (10, 8)
-    assert row["r1"] == 1.0 and row["no_answer_correct"] == 1.0
+    # The span reader: 7 of 8 first (docs/quality.md#the-span-reader), both refusals.
+    assert row["r1"] >= 0.875 and row["no_answer_correct"] == 1.0
 
 
 def test_eval_refuses_baselines_over_http(server):

@@ -14,7 +14,7 @@ def test_the_form_works_without_javascript(client):
 def test_the_form_shows_highlighted_answers_with_links(client):
     page = client.get("/", params={"q": "How much did Denmark pay Kosovo?"})
     assert page.status_code == 200
-    assert "<mark>approximately €200 million</mark>" in page.text
+    assert "€200 million</mark>" in page.text
     assert 'href="/documents/000_383fbfdafa3fa088.txt?hl=10#p10"' in page.text
     assert "000_383fbfdafa3fa088.txt ¶10" in page.text
 

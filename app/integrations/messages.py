@@ -20,9 +20,9 @@ SLACK_MAX_BLOCKS = 50
 # Three quoted sentences of this size stay well inside every platform's post limit.
 QUOTE_LIMIT = 900
 MARKDOWN_LIMIT = 4000  # Mattermost's classic post limit; Teams allows more
-# Scores are P(answerable) x this passage's share of the passage model's softmax over all the
-# candidates: two sources that both answer split that share, so an answer holding a third of
-# the best one's is another source's answer, not noise.
+# Two sources that both answer split the passage model's softmax over the candidates, so an
+# answer whose passage holds a third of the best one's share is another source's answer, not
+# noise. (The score is P(right) of that one answer, which a disagreeing source lowers.)
 DISAGREE_SHARE = 1 / 3
 
 _SPACE = re.compile(r"\s+")
@@ -51,13 +51,19 @@ def sources(result: Result, base: str, *, limit: int = 3) -> list[Source]:
     best = result.answers[0]
     shown: list[Answer] = []
     for answer in result.answers:
-        if answer.score < DISAGREE_SHARE * best.score or len(shown) == limit:
+        if _weight(answer) < DISAGREE_SHARE * _weight(best) or len(shown) == limit:
             break
         if _plain(answer.answer) not in {_plain(a.answer) for a in shown} and not (
             _is_span(best) and not _is_span(answer)
         ):
             shown.append(answer)
     return [_source(a, base, quote=a.sentence) for a in shown]
+
+
+def _weight(answer: Answer) -> float:
+    """The passage model's share where the reader gave it (the span reader's margin, which
+    moves the first passage up, is left out), else the score."""
+    return answer.share or answer.score
 
 
 def _is_span(answer: Answer) -> bool:

@@ -50,12 +50,12 @@ class Answer:
     score: float
     citation: Citation
     passage: str
-    # Set when a correction changed this paragraph: the reader quotes the corrected words.
-    corrected: Correction | None = None
+    corrected: Correction | None = None  # a correction changed this paragraph: its words quoted
     # The same paragraph elsewhere (near copies, exact copies of the file), not answered again.
     also_in: tuple[collapse.AlsoIn, ...] = ()
     # The latest published among answers from differently dated articles.
     newest: bool = False
+    share: float = 0.0  # the passage model's share for it, before spans moved the order
 
 
 @dataclass(frozen=True)
@@ -142,9 +142,8 @@ class Reader:
             answers = [replace(a, score=v) for a, v in zip(answers, scores, strict=True)]
         marks = newest_marks(days_of(self.index, [reading.candidates[i] for i in order]))
         answers = [replace(a, newest=True) if m else a for a, m in zip(answers, marks, strict=True)]
-        # The answerable model refuses where the archive lacks the story (it learned from
-        # questions asked without their article); the span reader's score where the story is
-        # there but not the fact.
+        # The answerable model refuses where the archive lacks the story (it learned from questions
+        # asked without their article); the span reader's score where the fact is missing.
         no_answer = not answers or reading.answerable < self.models.answerable_threshold
         if self.span_reader is not None:
             no_answer = no_answer or answers[0].score < self.span_reader.calibration.threshold
@@ -247,6 +246,7 @@ class Reader:
             passage=text,
             corrected=self.corrections.get(passage.file, {}).get(passage.paragraph),
             also_in=collapse.also_in(self.index, row),
+            share=round(float(softmax(reading.learned)[list(pick.members)].sum()), 4),
         )
 
 

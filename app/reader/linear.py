@@ -89,10 +89,10 @@ def _to_json(model: Model) -> dict[str, object]:
 def _model(data: dict[str, Any], compiled_dir: Path | None) -> Model:
     if data.get("kind") == "trees":
         return TreeModel(str(data["lightgbm"]), compiled_dir)
-    return _linear(data)
+    return linear_model(data)
 
 
-def _linear(data: dict[str, Any]) -> LinearModel:
+def linear_model(data: dict[str, Any]) -> LinearModel:
     return LinearModel(
         features=tuple(data["features"]),
         mean=tuple(data["mean"]),
@@ -108,7 +108,7 @@ def load_models(path: Path = WEIGHTS_FILE, *, compiled_dir: Path | None = None) 
     return ReaderModels(
         passage=_model(data["passage"], compiled_dir),
         sentence=_model(data["sentence"], compiled_dir),
-        answerable=_linear(data["answerable"]),
+        answerable=linear_model(data["answerable"]),
         answerable_threshold=float(data["answerable_threshold"]),
         span=_model(data["span"], compiled_dir),
         cross_span=_model(data["cross_span"], compiled_dir),

@@ -72,7 +72,9 @@ class Encoded:
 
 
 def encode(tok: Tokenizers, questions: Sequence[str], windows: Sequence[str]) -> Encoded:
-    questions = [_clip_question(tok.questions, q) for q in questions]
+    # One request's windows share its question: each distinct question is measured once.
+    clipped = {q: _clip_question(tok.questions, q) for q in dict.fromkeys(questions)}
+    questions = [clipped[q] for q in questions]
     encodings = tok.pairs.encode_batch(list(zip(questions, windows, strict=True)))
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     starts = np.full(ids.shape, -1, dtype=np.int64)

@@ -20,7 +20,7 @@ import numpy as np
 from app.archive.store import Passage
 from app.config import Settings
 from app.reader import neural
-from app.reader.linear import LinearModel
+from app.reader.linear import LinearModel, linear_model
 
 CALIBRATION_FILE = neural.MODEL_DIR / "calibration.json"
 
@@ -55,13 +55,7 @@ class Calibration:
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
-        model = LinearModel(
-            features=tuple(data["confidence"]["features"]),
-            mean=tuple(data["confidence"]["mean"]),
-            scale=tuple(data["confidence"]["scale"]),
-            weights=tuple(data["confidence"]["weights"]),
-            bias=float(data["confidence"]["bias"]),
-        )
+        model = linear_model(data["confidence"])
         if model.features != CONFIDENCE_FEATURES:
             raise ValueError(
                 "The span reader's calibration was fitted on other features than the code "

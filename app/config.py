@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024 * 1024
     # A correction's or a withdrawal's note, shown with the article and its answers.
     max_correction_chars: int = Field(default=1000, ge=1)
+    # A reader's comment with a verdict on an answer (app/feedback.py); longer is refused.
+    max_feedback_comment_chars: int = Field(default=1000, ge=1)
     # Above the upload limit, so multipart framing around a 2 MB article still gets through.
     max_body_bytes: int = 3 * 1024 * 1024
     # Per client (an IPv4 address or an IPv6 /64), on /ask, the form and the integrations,

@@ -17,6 +17,8 @@ NewsroomError
 ├── TooLarge           413  an article over the upload limit
 ├── NotText            415  an upload that is not UTF-8 text
 ├── BadFeed            422  a feed that cannot be fetched or read (timeout, size, type, syntax)
+├── BadFeedback        422  a verdict, comment or citation the service cannot take
+├── FeedbackUnavailable 503 the feedback store cannot be written (a read-only index folder)
 └── PortInUse               `serve` cannot listen where it was told to
 """
 
@@ -54,6 +56,14 @@ class NoArticle(BadDocument):
 
 class BadFeed(NewsroomError):
     status_code = 422
+
+
+class BadFeedback(NewsroomError):
+    status_code = 422
+
+
+class FeedbackUnavailable(NewsroomError):
+    status_code = 503
 
 
 class BadQuestion(NewsroomError):

@@ -42,6 +42,8 @@ class Archive:
         self.span_reader = span_reader  # likewise; None: the trees cut the short answer
         self._reader: Reader | None = None
         self._version: str | None = None
+        # The version the reader answers from (the one above may be one that failed to load).
+        self.served_version = ""
         self._loading = threading.Lock()
         self.problem = f"No index loaded from {index_dir}"
 
@@ -75,7 +77,7 @@ class Archive:
             corrections=corrections,
             span_reader=self.span_reader,
         )
-        self._version = version
+        self._version = self.served_version = version
 
     @contextmanager
     def writing(self) -> Iterator[Reader]:

@@ -18,6 +18,7 @@ from app import (
     api,
     assistants,
     catalog,
+    feedback_api,
     integrations,
     publish,
     publish_api,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(web.router)
     app.include_router(integrations.router)
     app.include_router(publish_api.router)
+    app.include_router(feedback_api.router)
     assistants.mount(app, settings)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     _add_error_handlers(app)

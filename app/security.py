@@ -34,7 +34,7 @@ DOCS_POLICY = (
 )
 DOCS_PATHS = ("/docs", "/redoc")
 LIMITED_PREFIXES = ("/integrations/",)
-LIMITED_PATHS = ("/ask", "/mcp")
+LIMITED_PATHS = ("/ask", "/mcp", "/feedback", "/feedback/form")
 
 _bearer = HTTPBearer(auto_error=False, description="The API_TOKEN the service was started with.")
 
@@ -47,16 +47,31 @@ def require_writer(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Writes need `Authorization: Bearer <API_TOKEN>`; with no token configured, none pass."""
+    _check_token(request, credentials, "Writing to the archive", "Writing")
+
+
+def require_operator(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """The feedback export needs the same token as writes: it holds what readers wrote."""
+    _check_token(request, credentials, "The feedback export", "The feedback export")
+
+
+def _check_token(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, off: str, needs: str
+) -> None:
     settings: Settings = request.app.state.settings
     if not settings.api_token:
-        raise WritesDisabled("Writing to the archive is disabled: no API_TOKEN is configured.")
+        raise WritesDisabled(f"{off} is disabled: no API_TOKEN is configured.")
     given = credentials.credentials if credentials else ""
     # compare_digest takes as long for a near miss as for a far one.
     if not hmac.compare_digest(given.encode(), settings.api_token.encode()):
-        raise Unauthorized("Writing needs the header Authorization: Bearer <API_TOKEN>.")
+        raise Unauthorized(f"{needs} needs the header Authorization: Bearer <API_TOKEN>.")
 
 
 WriterDep = Depends(require_writer)
+OperatorDep = Depends(require_operator)
 
 
 # --- rate limit -----------------------------------------------------------------------------

@@ -157,6 +157,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        self.feedback = Counter(
+            "newsroom_feedback",
+            "Feedback stored on answers, by way in and verdict.",
+            ["channel", "verdict"],
+            registry=self.registry,
+        )
         self.index = ArchiveCollector(archive)
         self.registry.register(self.index)
 

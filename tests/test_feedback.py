@@ -1,0 +1,220 @@
+"""Feedback: POST /feedback, the form's buttons, the export, metrics, and the store on disk."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import feedback_store
+from app.archive.embed import Embedder
+from app.config import Settings
+from app.errors import BadFeedback, FeedbackUnavailable
+from app.feedback import Cited, from_token, record, token
+from app.main import create_app
+from tests.servers import AUTH, TOKEN, make_archive, start_server
+
+QUESTION = "How much did Denmark pay Kosovo?"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    return make_archive(tmp_path_factory.mktemp("feedback"), embedder)
+
+
+@pytest.fixture(scope="module")
+def client(index_dir: Path, embedder: Embedder) -> Iterator[TestClient]:
+    settings = Settings(
+        index_dir=index_dir, corpus_dir=index_dir.parent / "corpus", api_token=TOKEN,
+        max_feedback_comment_chars=50,
+    )  # fmt: skip
+    with TestClient(create_app(settings, embedder=embedder)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def best(client: TestClient) -> dict:
+    return client.post("/ask", json={"question": QUESTION, "top_k": 2}).json()["answers"][0]
+
+
+def verdict_on(given: dict, verdict: str = "right", **changes: object) -> dict:
+    c = given["citation"]
+    body = {
+        "verdict": verdict, "question": QUESTION, "file": c["file"], "paragraph": c["paragraph"],
+        "start": c["start"], "end": c["end"], "score": given["score"],
+    }  # fmt: skip
+    return body | changes
+
+
+def exported(client: TestClient, **params: str) -> list[dict]:
+    response = client.get("/feedback", headers=AUTH, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+def test_feedback_is_stored_with_the_cited_answer_and_index_version(
+    client: TestClient, best: dict
+) -> None:
+    response = client.post("/feedback", json=verdict_on(best, comment="  spot on "))
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert stored["answer"] == best["answer"]
+    assert (stored["file"], stored["paragraph"]) == (best["citation"]["file"], 15)
+    assert stored["comment"] == "spot on"
+    assert stored["channel"] == "api"
+    assert stored["index_version"].startswith("v-")
+    assert stored["id"] in [row["id"] for row in exported(client)]
+
+
+def test_the_answer_is_read_from_the_archive_not_taken_from_the_sender(
+    client: TestClient, best: dict
+) -> None:
+    body = verdict_on(best, answer="something else entirely")
+    assert client.post("/feedback", json=body).json()["answer"] == best["answer"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"file": "no_such_article.txt"}, "No article named 'no_such_article.txt'"),
+        ({"paragraph": 999}, "has no paragraph 999"),
+        ({"start": 0, "end": 5}, "are not inside"),
+        ({"verdict": "meh"}, "verdict"),
+        ({"comment": "x" * 51}, "limited to 50"),
+        ({"question": "   "}, "question"),
+        ({"score": 1.5}, "score"),
+    ],
+)
+def test_bad_feedback_is_refused_with_a_reason(
+    client: TestClient, best: dict, changes: dict, said: str
+) -> None:
+    before = len(exported(client))
+    response = client.post("/feedback", json=verdict_on(best, **changes))
+    assert response.status_code == 422
+    assert said in response.json()["error"]
+    assert len(exported(client)) == before
+
+
+def test_export_needs_the_api_token(client: TestClient) -> None:
+    assert client.get("/feedback").status_code == 401
+    wrong = client.get("/feedback", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert "feedback export" in wrong.json()["error"]
+
+
+def test_export_takes_since(client: TestClient, best: dict) -> None:
+    client.post("/feedback", json=verdict_on(best, "wrong_answer"))
+    assert exported(client, since="2999-01-01") == []
+    assert len(exported(client, since="2000-01-01T00:00:00Z")) == len(exported(client))
+    bad = client.get("/feedback", headers=AUTH, params={"since": "last week"})
+    assert bad.status_code == 422
+    assert "since" in bad.json()["error"]
+
+
+def test_metrics_count_feedback_by_channel_and_verdict(client: TestClient, best: dict) -> None:
+    def count() -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith('newsroom_feedback_total{channel="api",verdict="wrong_citation"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = count()
+    client.post("/feedback", json=verdict_on(best, "wrong_citation"))
+    assert count() == before + 1
+
+
+def test_the_schema_documents_feedback(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"post", "get"} <= set(paths["/feedback"])
+    assert "/feedback/form" not in paths
+
+
+# --- the web form ----------------------------------------------------------------------------
+
+
+def test_each_answer_on_the_form_has_feedback_buttons(client: TestClient) -> None:
+    page = client.get("/", params={"q": QUESTION, "top_k": 2}).text
+    assert page.count('action="/feedback/form"') == 2
+    assert page.count('name="verdict" value="wrong_citation"') == 2
+    assert 'name="file" value="003_2876eb5f33050c79.txt"' in page
+
+
+def test_a_form_button_stores_feedback_and_thanks(client: TestClient, best: dict) -> None:
+    c = best["citation"]
+    fields = {
+        "question": QUESTION, "file": c["file"], "paragraph": str(c["paragraph"]),
+        "start": str(c["start"]), "end": str(c["end"]), "score": str(best["score"]),
+        "verdict": "wrong_citation", "comment": "the other article says €200 million",
+    }  # fmt: skip
+    page = client.post("/feedback/form", data=fields)
+    assert page.status_code == 200
+    assert "Thank you" in page.text and "Wrong citation" in page.text
+    assert "/?q=How+much+did+Denmark+pay+Kosovo%3F" in page.text
+    last = exported(client)[-1]
+    assert (last["channel"], last["verdict"], last["comment"]) == (
+        "form", "wrong_citation", fields["comment"],
+    )  # fmt: skip
+
+
+def test_a_tampered_form_is_refused_on_a_page_with_the_reason_escaped(
+    client: TestClient,
+) -> None:
+    fields = {"question": "<b>q</b>", "file": "<script>x</script>.txt", "paragraph": "1",
+              "start": "0", "end": "3", "score": "0.5", "verdict": "right"}  # fmt: skip
+    page = client.post("/feedback/form", data=fields)
+    assert page.status_code == 422
+    assert "Feedback not stored" in page.text
+    assert "<script>" not in page.text and "&lt;script&gt;" in page.text
+    numbers = client.post("/feedback/form", data=fields | {"paragraph": "one"})
+    assert numbers.status_code == 422 and "not numbers" in numbers.text
+
+
+# --- the store -------------------------------------------------------------------------------
+
+
+def one(index_version: str = "v-test") -> object:
+    cited = Cited("Who?", "a.txt", 1, 0, 3, 0.5)
+    return record(channel="api", verdict="right", comment="", cited=cited, answer="Ann",
+                  index_version=index_version)  # fmt: skip
+
+
+def test_the_store_is_sqlite_in_wal_mode_with_a_schema_version(tmp_path: Path) -> None:
+    feedback_store.add(tmp_path, one())  # type: ignore[arg-type]
+    with sqlite3.connect(feedback_store.path_of(tmp_path)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert [r.answer for r in feedback_store.rows(tmp_path)] == ["Ann"]
+
+
+def test_a_store_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    feedback_store.add(tmp_path, one())  # type: ignore[arg-type]
+    with sqlite3.connect(feedback_store.path_of(tmp_path)) as connection:
+        connection.execute("PRAGMA user_version = 9")
+    with pytest.raises(FeedbackUnavailable, match="newer"):
+        list(feedback_store.rows(tmp_path))
+
+
+def test_a_chat_button_token_round_trips_and_a_forged_one_is_refused() -> None:
+    cited = Cited("How much “exactly”?", "a.txt", 2, 10, 20, 0.25)
+    assert from_token(token(cited)) == cited
+    with pytest.raises(BadFeedback):
+        from_token('{"not": "ours"}')
+
+
+def test_feedback_survives_a_server_restart(index_dir: Path, best: dict) -> None:
+    server = start_server(index_dir)
+    with server.client() as http:
+        stored = http.post("/feedback", json=verdict_on(best)).json()
+    assert server.stop_cleanly()
+    again = start_server(index_dir)
+    try:
+        with again.client() as http:
+            lines = http.get("/feedback", headers=AUTH).text.splitlines()
+        assert stored["id"] in [json.loads(line)["id"] for line in lines]
+    finally:
+        again.stop()

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     mattermost_in_channel: bool = Field(
         default=False, validation_alias=_plain("MATTERMOST_IN_CHANNEL")
     )
+    # Right / Wrong citation / Wrong answer buttons under chat answers (docs/integrations.md);
+    # Slack needs Interactivity turned on with the actions URL, else turn them off here.
+    chat_feedback: bool = Field(default=True, validation_alias=_plain("CHAT_FEEDBACK"))
     # Slack drops a slash command not acknowledged in 3 s; Teams gives a webhook 5 s.
     slack_answer_timeout: float = 2.5
     teams_answer_timeout: float = 4.5

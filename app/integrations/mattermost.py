@@ -8,13 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
 from app.config import Settings
-from app.errors import BadQuestion, IndexNotReady
+from app.errors import BadFeedback, BadQuestion, IndexNotReady
+from app.feedback_api import take
 from app.integrations import chat
-from app.integrations.messages import UNAVAILABLE, markdown_message, usage
+from app.integrations.feedback_buttons import cited, mattermost_attachment, mattermost_click, thanks
+from app.integrations.messages import UNAVAILABLE, markdown_message, sources, usage
+from app.reader.answer import Result
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ def question(data: Mapping[str, Any], max_chars: int) -> str:
 @router.post("/mattermost")
 async def mattermost(
     request: Request, archive: ArchiveDep, settings: SettingsDep
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Answer in Markdown as {"response_type", "text"}."""
     body = await chat.read_body(request, settings.chat_max_body_bytes)
     data = payload(body, request.headers.get("content-type", ""))
@@ -77,4 +81,42 @@ async def mattermost(
         return {"response_type": "ephemeral", "text": UNAVAILABLE}
     except BadQuestion as exc:  # a filter token it cannot read
         return {"response_type": "ephemeral", "text": str(exc)}
-    return {"response_type": visibility, "text": markdown_message(result, settings.public_base_url)}
+    text = markdown_message(result, settings.public_base_url)
+    return {"response_type": visibility, "text": text} | _buttons(result, settings)
+
+
+def _buttons(result: Result, settings: Settings) -> dict[str, Any]:
+    """Feedback buttons, one attachment per answer, posting to /integrations/mattermost/actions."""
+    if not settings.chat_feedback:
+        return {}
+    assert settings.mattermost_token
+    base = settings.public_base_url
+    url = f"{base.rstrip('/')}/integrations/mattermost/actions"
+    found = [c for s in sources(result, base) if (c := cited(result, s)) is not None]
+    attachments = [
+        mattermost_attachment(n, answer, url, settings.mattermost_token)
+        for n, answer in enumerate(found, 1)
+    ]
+    return {"attachments": attachments} if attachments else {}
+
+
+@router.post("/mattermost/actions")
+async def actions(request: Request, archive: ArchiveDep, settings: SettingsDep) -> dict[str, str]:
+    """A feedback button was pressed. Mattermost signs nothing it sends here; the button's
+    context carries our own signature, checked first (app/integrations/feedback_buttons.py)."""
+    body = await chat.read_body(request, settings.chat_max_body_bytes)
+    data = chat.json_object(body, "action")
+    context = data.get("context")
+    assert settings.mattermost_token
+    try:
+        if not isinstance(context, dict):
+            raise BadFeedback("The action carries no context.")
+        verdict, answer = mattermost_click(context, settings.mattermost_token)
+        await run_in_threadpool(
+            take, request, archive, settings, channel="mattermost", verdict=verdict,
+            comment=None, cited=answer,
+        )  # fmt: skip
+    except BadFeedback as exc:
+        logger.warning("Mattermost feedback refused: %s", exc)
+        return {"ephemeral_text": f"That feedback was not stored: {exc}"}
+    return {"ephemeral_text": thanks(verdict, answer)}

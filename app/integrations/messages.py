@@ -8,7 +8,7 @@ from typing import Any
 
 from app import citations
 from app.answers import paragraph_url
-from app.reader.answer import Answer, Result
+from app.reader.answer import Answer, Citation, Result
 
 NO_ANSWER = "Nothing in the archive answers that."
 UNAVAILABLE = "The archive is not available right now; please try again in a few minutes."
@@ -40,6 +40,8 @@ class Source:
     url: str
     corrected: str | None = None
     also_in: str | None = None
+    citation: Citation | None = None  # where the answer is, for its feedback buttons
+    score: float = 0.0
 
 
 def sources(result: Result, base: str, *, limit: int = 3) -> list[Source]:
@@ -80,6 +82,8 @@ def _source(answer: Answer, base: str, *, quote: str) -> Source:
         url=paragraph_url(c.file, c.paragraph, base),
         corrected=citations.corrected_line(answer),
         also_in=citations.also_in_line(answer),
+        citation=c,
+        score=answer.score,
     )
 
 

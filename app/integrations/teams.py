@@ -15,17 +15,22 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
 from app.config import Settings
-from app.errors import BadQuestion, IndexNotReady
+from app.errors import BadFeedback, BadQuestion, IndexNotReady
+from app.feedback_api import take
 from app.integrations import chat
 from app.integrations.deliveries import Recent
-from app.integrations.messages import TOO_SLOW, UNAVAILABLE, markdown_message, usage
+from app.integrations.feedback_buttons import cited, teams_card, teams_click, thanks
+from app.integrations.messages import TOO_SLOW, UNAVAILABLE, markdown_message, sources, usage
 from app.live import Archive
 
 logger = logging.getLogger(__name__)
+
+Reply = dict[str, Any]  # {"type": "message", "text": ..., "attachments": [...]}
 
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
@@ -39,7 +44,7 @@ def _configured(settings: SettingsDep) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Teams may deliver an activity twice: both deliveries await one computation.
-    app.state.teams_replies = Recent[asyncio.Task[str]](ttl=600, size=2_000)
+    app.state.teams_replies = Recent[asyncio.Task[Reply]](ttl=600, size=2_000)
     yield
 
 
@@ -69,28 +74,31 @@ def question(text: str, max_chars: int) -> str:
 
 
 @router.post("/teams")
-async def teams(request: Request, archive: ArchiveDep, settings: SettingsDep) -> dict[str, str]:
-    """Answer the @mention synchronously as {"type": "message", "text": Markdown}."""
+async def teams(request: Request, archive: ArchiveDep, settings: SettingsDep) -> Reply:
+    """Answer the @mention synchronously as {"type": "message", "text": Markdown}, with a card
+    of feedback buttons; a pressed button (Action.Submit) comes back here with its `value`."""
     body = await chat.read_body(request, settings.chat_max_body_bytes)
     verify(settings, body, request.headers.get("authorization"))
     activity = chat.json_object(body, "activity")
+    if isinstance(activity.get("value"), dict):
+        return await _feedback(request, archive, settings, activity)
     text = question(chat.field(activity, "text"), settings.max_question_chars)
     task = _shared_reply(request, chat.field(activity, "id"), _reply(archive, settings, text))
     try:
         # Shielded: a delivery that gives up waiting leaves the answer for the next one.
         reply = await asyncio.wait_for(asyncio.shield(task), settings.teams_answer_timeout)
     except TimeoutError:
-        reply = TOO_SLOW
-    return {"type": "message", "text": reply}
+        reply = _message(TOO_SLOW)
+    return reply
 
 
 def _shared_reply(
-    request: Request, activity_id: str, reply: Coroutine[Any, Any, str]
-) -> asyncio.Task[str]:
+    request: Request, activity_id: str, reply: Coroutine[Any, Any, Reply]
+) -> asyncio.Task[Reply]:
     """The reply to this activity: started now, or the one a first delivery already started."""
     if not activity_id:
         return asyncio.ensure_future(reply)
-    replies: Recent[asyncio.Task[str]] = request.app.state.teams_replies
+    replies: Recent[asyncio.Task[Reply]] = request.app.state.teams_replies
     task, new = replies.remember(activity_id, lambda: asyncio.ensure_future(reply))
     if not new:
         reply.close()  # never awaited: the first delivery's task does the work
@@ -98,13 +106,40 @@ def _shared_reply(
     return task
 
 
-async def _reply(archive: Archive, settings: Settings, text: str) -> str:
+async def _reply(archive: Archive, settings: Settings, text: str) -> Reply:
     if not text:
-        return usage("Mention me with a question")
+        return _message(usage("Mention me with a question"))
     try:
         result = await chat.start_ask(archive, text, top_k=settings.default_top_k)
     except IndexNotReady:
-        return UNAVAILABLE
+        return _message(UNAVAILABLE)
     except BadQuestion as exc:  # a filter token it cannot read
-        return str(exc)
-    return markdown_message(result, settings.public_base_url)
+        return _message(str(exc))
+    reply = _message(markdown_message(result, settings.public_base_url))
+    base = settings.public_base_url
+    found = [c for s in sources(result, base) if (c := cited(result, s)) is not None]
+    if settings.chat_feedback and found:
+        reply["attachments"] = [teams_card(found)]
+    return reply
+
+
+def _message(text: str) -> Reply:
+    return {"type": "message", "text": text}
+
+
+async def _feedback(
+    request: Request, archive: Archive, settings: Settings, activity: dict[str, Any]
+) -> Reply:
+    """A submitted feedback card: stored, and thanked in words."""
+    try:
+        click = teams_click(activity)
+        if click is None:
+            return _message("That card is not one of this service's.")
+        verdict, comment, answer = click
+        await run_in_threadpool(
+            take, request, archive, settings, channel="teams", verdict=verdict, comment=comment,
+            cited=answer,
+        )  # fmt: skip
+    except BadFeedback as exc:
+        return _message(f"That feedback was not stored: {exc}")
+    return _message(thanks(verdict, answer))

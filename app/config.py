@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     default_top_k: int = Field(default=3, ge=1)
     max_top_k: int = Field(default=10, ge=1)
     max_question_chars: int = Field(default=500, ge=1)
+    # The form calls a passage an answer only when the best answer's score (P(right)) is at
+    # least this and the archive answers at all; under it, every passage is an "Other passage".
+    form_min_score: float = Field(default=0.1, ge=0.0, le=1.0)
 
     # Integrations: each is off (404) until its secret is set.
     slack_signing_secret: str | None = Field(
@@ -102,6 +105,12 @@ class Settings(BaseSettings):
     # Writes (POST/PUT/DELETE /documents) are off (403) until a token is set.
     api_token: str | None = Field(default=None, validation_alias=_plain("API_TOKEN"))
     max_upload_bytes: int = 2 * 1024 * 1024
+    # The editors' desk (/desk): how long a sign-in lasts, and sign-in attempts per client per
+    # minute (a wrong token is told plainly, then refused with 429; 0: no limit).
+    desk_session_minutes: int = Field(default=480, ge=1)
+    desk_sign_ins_per_minute: int = Field(default=5, ge=0)
+    # Articles per page of /archive.
+    archive_page_size: int = Field(default=50, ge=1, le=500)
     # A correction's or a withdrawal's note, shown with the article and its answers.
     max_correction_chars: int = Field(default=1000, ge=1)
     # A reader's comment with a verdict on an answer (app/feedback.py); longer is refused.

@@ -68,8 +68,46 @@ def test_the_form_follows_the_answer_and_length_settings(settings, embedder):
     with TestClient(create_app(settings.model_copy(update=changes), embedder=embedder)) as c:
         assert 'maxlength="40"' in c.get("/").text
         page = c.get("/", params={"q": "How much did Denmark pay Kosovo?"})
-        assert page.text.count('<li class="answer">') == 1
+        assert page.text.count('<li class="card answer">') == 1
         over = c.get("/", params={"q": "How much did Denmark pay Kosovo?", "top_k": 3})
         assert over.status_code == 422 and "top_k is 3; it may be at most 2." in over.text
         long = c.get("/", params={"q": "x" * 41})
         assert long.status_code == 422 and "limited to 40 characters" in long.text
+
+
+def test_disagreeing_sources_are_grouped_under_one_heading(client):
+    page = client.get("/", params={"q": "How much did Denmark pay Kosovo?"}).text
+    group = page.split('<h2 id="answers-h">Sources differ</h2>')[1].split("</section>")[0]
+    assert "$230 million</mark>" in group and "€200 million</mark>" in group
+    assert group.count('<li class="card answer">') == 2
+    assert page.count("Sources differ") == 1
+
+
+def test_one_sure_answer_stands_alone_and_the_rest_are_other_passages(client):
+    page = client.get("/", params={"q": "In what year was the conflict with Serbia?"}).text
+    assert '<h2 id="answers-h">Answer</h2>' in page and "Sources differ" not in page
+    answers, others = page.split('<h2 id="others-h">Other passages</h2>')
+    assert answers.count('<li class="card answer">') == 1 and "1999</mark>" in answers
+    assert others.count('<li class="card other">') == 2
+    assert 'id="cite-a1"' in answers and "cite-o" not in others  # only answers are to copy
+
+
+def test_answers_under_the_score_threshold_are_only_other_passages(settings, embedder):
+    unsure = settings.model_copy(update={"form_min_score": 0.99})
+    with TestClient(create_app(unsure, embedder=embedder)) as c:
+        page = c.get("/", params={"q": "How much did Denmark pay Kosovo?"}).text
+    assert "No answer is sure enough to quote." in page
+    assert '<li class="card answer">' not in page and "Other passages" in page
+    assert "€200 million</mark>" in page  # still shown, apart
+
+
+def test_no_answer_shows_the_closest_passages_apart(client):
+    page = client.get("/", params={"q": "Who won the 2022 World Cup?"}).text
+    assert "Nothing in the archive answers that." in page and "Other passages" in page
+    assert '<li class="card answer">' not in page
+
+
+def test_the_pages_link_each_other(client):
+    page = client.get("/").text
+    assert 'href="/archive"' in page and 'href="/desk"' in page
+    assert client.get("/static/favicon.svg").status_code == 200

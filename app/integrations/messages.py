@@ -9,6 +9,7 @@ from typing import Any
 from app import citations
 from app.answers import paragraph_url
 from app.reader.answer import Answer, Citation, Result
+from app.sources import plain, standing
 
 NO_ANSWER = "Nothing in the archive answers that."
 UNAVAILABLE = "The archive is not available right now; please try again in a few minutes."
@@ -20,12 +21,6 @@ SLACK_MAX_BLOCKS = 50
 # Three quoted sentences of this size stay well inside every platform's post limit.
 QUOTE_LIMIT = 900
 MARKDOWN_LIMIT = 4000  # Mattermost's classic post limit; Teams allows more
-# Two sources that both answer split the passage model's softmax over the candidates, so an
-# answer whose passage holds a third of the best one's share is another source's answer, not
-# noise. (The score is P(right) of that one answer, which a disagreeing source lowers.)
-DISAGREE_SHARE = 1 / 3
-
-_SPACE = re.compile(r"\s+")
 # `_` inside a word (file_name, per_cent) is literal in CommonMark; only its edges need a backslash.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>~|]|(?<!\w)_|_(?!\w))")
 
@@ -50,34 +45,15 @@ def sources(result: Result, base: str, *, limit: int = 3) -> list[Source]:
         return []
     if result.no_answer:
         return [_source(result.answers[0], base, quote=result.answers[0].passage)]
-    best = result.answers[0]
-    shown: list[Answer] = []
-    for answer in result.answers:
-        if _weight(answer) < DISAGREE_SHARE * _weight(best) or len(shown) == limit:
-            break
-        if _plain(answer.answer) not in {_plain(a.answer) for a in shown} and not (
-            _is_span(best) and not _is_span(answer)
-        ):
-            shown.append(answer)
+    shown = standing(result.answers, limit=limit)
     return [_source(a, base, quote=a.sentence) for a in shown]
-
-
-def _weight(answer: Answer) -> float:
-    """The passage model's share where the reader gave it (the span reader's margin, which
-    moves the first passage up, is left out), else the score."""
-    return answer.share or answer.score
-
-
-def _is_span(answer: Answer) -> bool:
-    """A short answer found inside its sentence; a whole sentence answers more loosely."""
-    return _plain(answer.answer) != _plain(answer.sentence)
 
 
 def _source(answer: Answer, base: str, *, quote: str) -> Source:
     c = answer.citation
     return Source(
-        answer=clip(_plain(answer.answer), QUOTE_LIMIT),
-        quote=clip(_plain(quote), QUOTE_LIMIT),
+        answer=clip(plain(answer.answer), QUOTE_LIMIT),
+        quote=clip(plain(quote), QUOTE_LIMIT),
         label=citations.label(c),
         url=paragraph_url(c.file, c.paragraph, base),
         corrected=citations.corrected_line(answer),
@@ -85,10 +61,6 @@ def _source(answer: Answer, base: str, *, quote: str) -> Source:
         citation=c,
         score=answer.score,
     )
-
-
-def _plain(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
 
 
 def clip(text: str, limit: int) -> str:

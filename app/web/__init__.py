@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from app import citations
 from app.answers import paragraph_url
@@ -24,20 +23,11 @@ from app.api import (
 from app.archive import revisions
 from app.archive.corpus import Article
 from app.errors import BadQuestion, Withdrawn
-from app.reader.answer import Answer
 from app.reader.scope import Scope
+from app.web.cards import cards
+from app.web.templating import day, templates
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-def highlight(answer: Answer) -> tuple[str, str, str]:
-    """The sentence cut around the answer span, for the template to mark (and escape)."""
-    at = answer.sentence.find(answer.answer)
-    if at < 0 or answer.answer == answer.sentence:
-        return "", answer.sentence, ""
-    end = at + len(answer.answer)
-    return answer.sentence[:at], answer.answer, answer.sentence[end:]
 
 
 # HEAD too: uptime monitors probe the front page without a body.
@@ -59,7 +49,7 @@ def form(
     filterable = archive.reader.retriever.dated or any(f.meta.section for f in files)
     fields = {"after": after, "before": before, "section": section, "source": source}
     context: dict[str, object] = {
-        "q": q, "error": None, "result": None, "items": [], "fields": fields,
+        "q": q, "error": None, "result": None, "cards": None, "fields": fields,
         "max_chars": settings.max_question_chars, "scope_words": "", "drop_url": "",
         "filterable": filterable,
     }  # fmt: skip
@@ -67,8 +57,8 @@ def form(
     if q.strip():
         try:
             body = AskRequest(
-                question=q, top_k=top_k, published_after=_day("after", after),
-                published_before=_day("before", before), section=section or None,
+                question=q, top_k=top_k, published_after=day("after", after),
+                published_before=day("before", before), section=section or None,
                 source=source or None, dates=dates,
             )  # fmt: skip
             asked = within_limits(body, settings)
@@ -80,17 +70,10 @@ def form(
             if result.scope is not None:
                 context["scope_words"] = scope_words(result.scope)
                 context["drop_url"] = "/?" + urlencode({"q": q, **fields, "dates": "any"})
-            context |= shown(result.answers, str(request.base_url))
+            context["cards"] = cards(
+                result, str(request.base_url), min_score=settings.form_min_score
+            )
     return templates.TemplateResponse(request, "index.html", context, status_code=status)
-
-
-def _day(name: str, text: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise BadQuestion(f"{name}: {text!r} is not a date like 2024-01-31.") from None
 
 
 def scope_words(scope: Scope) -> str:
@@ -139,33 +122,6 @@ def _corrections(index_dir: Path, file: str) -> list[str]:
         for r in reversed(found)
         if r.action == "corrected"
     ]
-
-
-def shown(answers: list[Answer], base: str) -> dict[str, object]:
-    """What the form shows of each answer: the marked sentence, its link, the outlet and date
-    beside the headline, and the line to copy."""
-    urls = [paragraph_url(a.citation.file, a.citation.paragraph) for a in answers]
-    return {
-        "items": [(a, highlight(a), url) for a, url in zip(answers, urls, strict=True)],
-        "bylines": [_beside_headline(a) for a in answers],
-        "corrections": [citations.corrected_line(a) for a in answers],
-        "copies_of": [
-            [
-                (c, paragraph_url(c.file, c.paragraph), citations.human_date(c.published))
-                for c in a.also_in
-            ]
-            for a in answers
-        ],
-        "copies": [
-            citations.answer_line(a, base.rstrip("/") + url)
-            for a, url in zip(answers, urls, strict=True)
-        ],
-    }
-
-
-def _beside_headline(answer: Answer) -> list[str]:
-    meta = answer.citation.meta
-    return [p for p in (meta.source, citations.human_date(meta.published)) if p]
 
 
 def _paragraph_line(article: Article, number: int | None, base: str) -> str | None:

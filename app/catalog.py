@@ -3,7 +3,6 @@ and publication date."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -11,41 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from app.api import ArchiveDep
+from app.archive import listing
+from app.archive.listing import Shelf
 from app.archive.metadata import Meta
-from app.errors import BadFilter
 
 router = APIRouter(tags=["documents"])
-
-
-@dataclass(frozen=True)
-class Shelf:
-    """Which articles to list: each field that is set must match (section and outlet without
-    regard to case; dates inclusive, and an undated article matches no date bound)."""
-
-    section: str | None = None
-    source: str | None = None
-    published_after: date | None = None
-    published_before: date | None = None
-
-    def __post_init__(self) -> None:
-        after, before = self.published_after, self.published_before
-        if after and before and after > before:
-            raise BadFilter(
-                f"published_after {after} is later than published_before {before}: "
-                "no article can be in that range."
-            )
-
-    def admits(self, meta: Meta) -> bool:
-        if not _same(self.section, meta.section) or not _same(self.source, meta.source):
-            return False
-        day = meta.published_on
-        if self.published_after and (day is None or day < self.published_after):
-            return False
-        return not (self.published_before and (day is None or day > self.published_before))
-
-
-def _same(wanted: str | None, value: str | None) -> bool:
-    return wanted is None or (value or "").casefold() == wanted.strip().casefold()
 
 
 class DocumentOut(BaseModel):
@@ -89,9 +58,7 @@ def documents(
 ) -> list[DocumentOut]:
     """The indexed articles, by file name, with their headline, outlet, dates and byline."""
     shelf = Shelf(section, source, published_after, published_before)
-    files = archive.reader.index.manifest.files
-    return [
-        document_out(name, info)
-        for name, info in sorted(files.items())
-        if shelf.admits(Meta.from_dict(info.get("meta")))
-    ]
+    index = archive.reader.index
+    wanted = {e.file for e in listing.admitted(listing.of_index(index), shelf)}
+    files = index.manifest.files
+    return [document_out(name, info) for name, info in sorted(files.items()) if name in wanted]

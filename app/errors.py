@@ -13,6 +13,8 @@ NewsroomError
 ├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
 ├── Unauthorized       401  a write without the right bearer token
 ├── WritesDisabled     403  a write while no API_TOKEN is configured
+├── DeskRefused        403  a desk form without its session or CSRF token (expired, forged)
+├── TooManyAttempts    429  too many desk sign-ins from one client
 ├── DocumentExists     409  that name, or that very text under another name, is in already
 ├── TooLarge           413  an article over the upload limit
 ├── NotText            415  an upload that is not UTF-8 text
@@ -89,6 +91,14 @@ class Unauthorized(NewsroomError):
 
 class WritesDisabled(NewsroomError):
     status_code = 403
+
+
+class DeskRefused(NewsroomError):
+    status_code = 403
+
+
+class TooManyAttempts(NewsroomError):
+    status_code = 429
 
 
 class DocumentExists(NewsroomError):

@@ -34,6 +34,7 @@ from app.errors import NewsroomError
 from app.live import Archive
 from app.reader import neural_spans
 from app.reader.linear import load_models
+from app.web import archive_page, desk
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(catalog.router)
     app.include_router(revisions_api.router)
     app.include_router(web.router)
+    app.include_router(archive_page.router)
+    app.include_router(desk.router)
+    app.state.sign_ins = security.sign_in_limiter(settings)
     app.include_router(integrations.router)
     app.include_router(publish_api.router)
     app.include_router(feedback_api.router)

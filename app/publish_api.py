@@ -201,7 +201,7 @@ async def correct_document(
     answers from the paragraphs it changed carry it."""
     publish.check_name(file)
     upload = await read_upload(request, limit=settings.max_upload_bytes, file=file)
-    note = _note(upload.note, settings.max_correction_chars)
+    note = clean_note(upload.note, settings.max_correction_chars)
     article = publish.article_from(file, kept_front_matter(archive, file, upload.text))
     return write_out(
         await run_in_threadpool(publish.publish, archive, article, replace=True, note=note)
@@ -221,11 +221,12 @@ async def withdraw_document(
 ) -> WriteOut:
     """Withdraw an article: gone from the corpus folder and from every answer; its page says
     when (410 Gone)."""
-    note = _note(note, settings.max_correction_chars)
+    note = clean_note(note, settings.max_correction_chars)
     return write_out(await run_in_threadpool(publish.withdraw, archive, file, note=note))
 
 
-def _note(note: str, limit: int) -> str:
+def clean_note(note: str, limit: int) -> str:
+    """A correction's or a withdrawal's note on one line, within the limit."""
     note = " ".join(note.split())
     if len(note) > limit:
         raise BadDocument(f"The note is {len(note)} characters; notes are limited to {limit}.")

@@ -65,13 +65,18 @@ def _check_token(
     if not settings.api_token:
         raise WritesDisabled(f"{off} is disabled: no API_TOKEN is configured.")
     given = credentials.credentials if credentials else ""
-    # compare_digest takes as long for a near miss as for a far one.
-    if not hmac.compare_digest(given.encode(), settings.api_token.encode()):
+    if not token_matches(given, settings.api_token):
         raise Unauthorized(f"{needs} needs the header Authorization: Bearer <API_TOKEN>.")
 
 
 WriterDep = Depends(require_writer)
 OperatorDep = Depends(require_operator)
+
+
+def token_matches(given: str, token: str) -> bool:
+    """The bearer token, or the desk's sign-in, against API_TOKEN."""
+    # compare_digest takes as long for a near miss as for a far one.
+    return hmac.compare_digest(given.encode(), token.encode())
 
 
 # --- rate limit -----------------------------------------------------------------------------
@@ -95,6 +100,15 @@ def rate_limiter(settings: Settings) -> RateLimiter:
         clients=settings.rate_limit_clients,
         path=shared,
     )
+
+
+def sign_in_limiter(settings: Settings) -> RateLimiter | None:
+    """Desk sign-in attempts per client, apart from the questions' limit; None: unlimited."""
+    if settings.desk_sign_ins_per_minute <= 0:
+        return None
+    shared = settings.runtime_dir / "desk-sign-in" if settings.runtime_dir else None
+    per_minute = settings.desk_sign_ins_per_minute
+    return RateLimiter(per_minute, per_minute, clients=1024, path=shared)
 
 
 class RateLimit:

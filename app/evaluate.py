@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -20,14 +20,14 @@ import numpy as np
 from tqdm import tqdm
 
 from app import eval_report as report
-from app import trust
+from app import feedback_eval, trust
 from app.archive import store
 from app.archive.corpus import corpus_files
 from app.archive.embed import Embedder
 from app.metrics import (
     CUTOFF,
     Outcome,
-    Source,
+    Question,
     Summary,
     exact_match,
     f1_score,
@@ -43,16 +43,6 @@ from app.reader.retrieve import Method, Retriever
 logger = logging.getLogger(__name__)
 
 BASELINES: tuple[Method, ...] = ("bm25", "dense")
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    question: str
-    answers: tuple[str, ...]
-    sources: tuple[Source, ...]
-    answerable: bool
-    kind: str = ""
 
 
 def load_questions(path: Path, corpus_files_present: set[str]) -> list[Question]:
@@ -250,7 +240,11 @@ def evaluate(args: argparse.Namespace) -> int:
     corpus_dir = (args.corpus or args.dataset_dir / "corpus").resolve()
     questions_file = args.questions or args.dataset_dir / "questions.jsonl"
     names = {p.name for p in corpus_files(corpus_dir)}
-    questions = load_questions(questions_file, names)[: args.limit]
+    if feedback_eval.is_feedback(questions_file):  # a GET /feedback export
+        questions, known_bad = feedback_eval.question_set(questions_file, names)
+    else:
+        questions, known_bad = load_questions(questions_file, names), []
+    questions = questions[: args.limit]
     reader: Asker = HttpAsker(args.url) if args.url else load_reader(corpus_dir, args.cache_dir)
     runs: list[tuple[str, Asker, Method]] = [("hybrid", reader, "hybrid")]
     if args.baselines:
@@ -268,6 +262,9 @@ def evaluate(args: argparse.Namespace) -> int:
     print(report.as_json(summaries) if args.json else report.table(summaries))
     if not args.json:
         print(report.details(outcomes["hybrid"]))
+    if known_bad:
+        bad = feedback_eval.known_bad(reader, known_bad, top_k=args.top_k)
+        print(feedback_eval.report(bad), file=sys.stderr if args.json else sys.stdout)
     if args.save_json:
         args.save_json.parent.mkdir(parents=True, exist_ok=True)
         args.save_json.write_text(report.as_json(summaries) + "\n", encoding="utf-8")

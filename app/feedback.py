@@ -75,9 +75,18 @@ def verdict_of(value: str) -> str:
     return value
 
 
+def _readable(text: str, what: str) -> str:
+    """Text that can be stored as UTF-8 (JSON may carry a lone surrogate, which cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadFeedback(f"The {what} holds characters that are not text.") from None
+    return text
+
+
 def comment_of(value: str | None, limit: int) -> str:
     """The comment, trimmed; over `limit` characters is refused, not cut (nothing is lost)."""
-    text = (value or "").strip()
+    text = _readable((value or "").strip(), "comment")
     if len(text) > limit:
         raise BadFeedback(
             f"The comment is {len(text)} characters; comments are limited to {limit}."
@@ -86,7 +95,7 @@ def comment_of(value: str | None, limit: int) -> str:
 
 
 def question_of(value: str, limit: int) -> str:
-    text = value.strip()
+    text = _readable(value.strip(), "question")
     if not text:
         raise BadFeedback("question: the question the answer was for is missing.")
     if len(text) > limit:

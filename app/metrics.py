@@ -66,6 +66,18 @@ def reciprocal_rank(rank: int | None, cutoff: int = CUTOFF) -> float:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A question of an evaluation set, with its gold answers and paragraphs."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    sources: tuple[Source, ...]
+    answerable: bool
+    kind: str = ""
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How one question went."""
 

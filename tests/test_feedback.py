@@ -11,10 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import feedback_store
+from app.__main__ import main as cli
 from app.archive.embed import Embedder
 from app.config import Settings
 from app.errors import BadFeedback, FeedbackUnavailable
 from app.feedback import Cited, from_token, record, token
+from app.feedback_eval import is_feedback, question_set
 from app.main import create_app
 from tests.servers import AUTH, TOKEN, make_archive, start_server
 
@@ -218,3 +220,48 @@ def test_feedback_survives_a_server_restart(index_dir: Path, best: dict) -> None
         assert stored["id"] in [json.loads(line)["id"] for line in lines]
     finally:
         again.stop()
+
+
+def test_an_export_is_an_eval_question_set(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Marked right: gold, found again at rank 1; marked wrong: counted as known-bad."""
+    index_dir = make_archive(tmp_path / "archive", embedder)
+    corpus = index_dir.parent / "corpus"
+    settings = Settings(index_dir=index_dir, corpus_dir=corpus, api_token=TOKEN)
+    with TestClient(create_app(settings, embedder=embedder)) as http:
+        first, second = http.post("/ask", json={"question": QUESTION, "top_k": 2}).json()["answers"]
+        for given, verdict in ((first, "right"), (first, "right"), (second, "wrong_answer")):
+            assert http.post("/feedback", json=verdict_on(given, verdict)).status_code == 201
+        export = tmp_path / "feedback.jsonl"
+        export.write_text(http.get("/feedback", headers=AUTH).text, encoding="utf-8")
+    args = [str(corpus), "--corpus", str(corpus), "--questions", str(export), "--json"]
+    assert cli(["eval", *args, "--no-progress", "--cache-dir", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr()
+    [hybrid] = json.loads(out.out)
+    assert (hybrid["questions"], hybrid["answerable"], hybrid["r1"]) == (1, 1, 1.0)
+    assert hybrid["em"] == 1.0  # the gold answer is the marked answer's own text
+    assert "Known-bad: 1 answers marked wrong (1 wrong answer, 0 wrong citation)" in out.err
+    assert "0 still given first" in out.err  # the second answer is not the first one
+
+
+def test_only_an_export_is_read_as_feedback(tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    line = {"id": "1", "question": "Who?", "answers": ["Ann"], "sources": [["a.txt", 2]]}
+    questions.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert not is_feedback(questions)
+    export = tmp_path / "feedback.jsonl"
+    export.write_text("\n" + one().as_json() + "\n", encoding="utf-8")  # type: ignore[attr-defined]
+    assert is_feedback(export)
+    [gold], bad = question_set(export, {"a.txt"})
+    assert (gold.question, gold.answers, gold.sources, gold.answerable) == (
+        "Who?", ("Ann",), (("a.txt", 1),), True,
+    )  # fmt: skip
+    assert bad == []
+
+
+def test_a_comment_that_is_not_text_is_refused(client: TestClient, best: dict) -> None:
+    body = json.dumps(verdict_on(best)).replace('"verdict"', '"comment": "\\ud800", "verdict"')
+    response = client.post("/feedback", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 422)
+    assert "error" in response.json()

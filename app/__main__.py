@@ -23,6 +23,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if not corpus.is_dir():
         print(f"error: {corpus} is not a folder", file=sys.stderr)
         return 2
+    if _database(args, settings):
+        return _index_database(corpus, args, settings)
     with store.writing(Path(args.index_dir)):  # a running server may be publishing
         report = build_index(
             corpus,
@@ -44,6 +46,40 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  skipped {name}: {reason}")
     for warning in report.warnings:
         print(f"  warning {warning}")
+    for copy, kept in report.copies:
+        print(f"  copy {copy} = {kept}")
+    return 0
+
+
+def _database(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The database URL the command was given, or the settings' (None: the index folder)."""
+    return getattr(args, "database_url", None) or settings.database_url
+
+
+def _index_database(corpus: Path, args: argparse.Namespace, settings: Settings) -> int:
+    from app.archive.embed import load_embedder
+    from app.archive.ingest_queue import build_in_database
+    from app.live_database import database_store
+
+    embedder = load_embedder(settings)
+    store = database_store(settings, embedder, _database(args, settings))
+    store.db.migrate()
+    report = build_in_database(
+        corpus,
+        store,
+        load_embedder=lambda: embedder,
+        lease_s=args.lease_s,
+        rebuild=args.rebuild,
+        progress=True,
+    )
+    store.db.close()
+    print(
+        f"Database archive updated from {corpus}: {report.files} articles listed; this indexer "
+        f"embedded {len(report.embedded)} and withdrew {len(report.removed)} in "
+        f"{report.seconds:.1f}s."
+    )
+    for name, reason in report.skipped:
+        print(f"  skipped {name}: {reason}")
     for copy, kept in report.copies:
         print(f"  copy {copy} = {kept}")
     return 0
@@ -89,7 +125,15 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     asked = within_limits(body, settings)
     models = load_models(compiled_dir=settings.trees_dir)
     span_reader = neural_spans.load(settings)
-    archive = Archive(Path(args.index_dir), load_embedder(settings), models, span_reader)
+    embedder = load_embedder(settings)
+    url = _database(args, settings)
+    if url:
+        from app.live_database import DatabaseArchive, database_store
+
+        store = database_store(settings, embedder, url)
+        archive: Archive = DatabaseArchive(store, embedder, models, span_reader)
+    else:
+        archive = Archive(Path(args.index_dir), embedder, models, span_reader)
     archive.load()
     result = answer_of(archive, asked)
     if args.json:
@@ -111,7 +155,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app import serve
 
-    update = {"index_dir": Path(args.index_dir)}
+    update: dict[str, object] = {"index_dir": Path(args.index_dir)}
+    if args.database_url:
+        update["database_url"] = args.database_url
     if args.workers is not None:
         update["workers"] = args.workers
     return serve.run(settings.model_copy(update=update), args.host, args.port)
@@ -128,6 +174,11 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
+
+
+def _database_argument(command: argparse.ArgumentParser) -> None:
+    where = "the archive in PostgreSQL (default NEWSROOM_DATABASE_URL; unset: --index-dir)"
+    command.add_argument("--database-url", metavar="postgresql://...", help=where)
 
 
 def _filter_arguments(ask: argparse.ArgumentParser) -> None:
@@ -152,6 +203,9 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("corpus_dir", nargs="?", help="folder of articles (default seeds/)")
     index.add_argument("--index-dir", default=settings_index)
     index.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    _database_argument(index)
+    lease = "with --database-url: seconds an indexer holds its articles unrenewed (default 60)"
+    index.add_argument("--lease-s", type=float, default=60.0, help=lease)
     index.set_defaults(run=_index)
 
     feed = commands.add_parser(
@@ -168,6 +222,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, metavar="N", help=top_k)
     ask.add_argument("--json", action="store_true", help="print the /ask response body")
     _filter_arguments(ask)
+    _database_argument(ask)
     ask.set_defaults(run=_ask)
 
     serve = commands.add_parser("serve", help="serve the HTTP API and web form")
@@ -177,6 +232,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, metavar="N", help="server processes (default: one per core)"
     )
+    _database_argument(serve)
     serve.set_defaults(run=_serve)
 
     mcp = commands.add_parser("mcp", help="serve the archive to AI assistants over stdio (MCP)")
@@ -211,6 +267,7 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--top-k", type=int, default=CUTOFF, help=f"answers asked per question (default {CUTOFF})"
     )
     parser.add_argument("--no-progress", action="store_true")
+    _database_argument(parser)
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field, field_validator
 from app.answers import AskResponse, ask_response
 from app.archive import revisions
 from app.archive.corpus import Article
-from app.archive.extracted import cited_article
 from app.archive.metadata import human_date
 from app.config import Settings
 from app.errors import BadDocument, BadQuestion, DocumentNotFound, Withdrawn
@@ -213,6 +212,6 @@ def article_as_cited(archive: Archive, file: str) -> Article:
     index = archive.reader.index
     sha256 = index.manifest.files[name]["sha256"]
     try:
-        return cited_article(archive.index_dir, index.corpus_dir, name, sha256)
+        return archive.cited(name, sha256)
     except BadDocument as exc:
         raise DocumentNotFound(f"The article {name!r} is no longer readable.") from exc

@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     batch_max: int = 32
     # A question still waiting for its vectors after this long gets a 503 (a stuck model call).
     batch_timeout_s: float = Field(default=30.0, gt=0)
+    # The archive in PostgreSQL with pgvector (app/archive/postgres.py), e.g.
+    # postgresql://user:pass@host/db; unset, the embedded index in index_dir (FAISS on disk).
+    database_url: str | None = None
+    database_pool_size: int = Field(default=4, ge=1)
+    # A database that does not answer within these gives a 503, not a hung request.
+    database_connect_timeout_s: float = Field(default=5.0, gt=0)
+    database_statement_timeout_s: float = Field(default=10.0, gt=0)
+    # HNSW's candidate list per dense search; iterative scans keep filtered searches at k rows.
+    database_ef_search: int = Field(default=200, ge=1)
     # auto = exact (flat) below 100k chunks, IVF-PQ above; chosen when the index is built.
     index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"
 

@@ -2,7 +2,8 @@
 
 NewsroomError
 ├── IndexNotReady      503  no index loaded yet
-│   └── ModelUnavailable 503  a model is shut down or gave no answer in time
+│   ├── ModelUnavailable 503  a model is shut down or gave no answer in time
+│   └── DatabaseUnavailable 503  the archive's database cannot be reached (Retry-After)
 ├── DocumentNotFound   404  unknown article (or a path trick)
 │   └── Withdrawn      410  an article the newsroom withdrew (its tombstone says when)
 ├── BadDocument        422  an article that cannot be read or indexed
@@ -10,6 +11,7 @@ NewsroomError
 ├── BadQuestion        422  a question over the service's limits (length, top_k)
 ├── BadFilter          422  a date range that ends before it starts
 ├── IndexMismatch           index built by another model or chunking; refuses to load
+│   └── SchemaTooNew          the database's schema is newer than this code knows
 ├── BadName            400  an article name that is not [A-Za-z0-9._-]+ .txt/.md
 ├── Unauthorized       401  a write without the right bearer token
 ├── WritesDisabled     403  a write while no API_TOKEN is configured
@@ -38,6 +40,13 @@ class IndexNotReady(NewsroomError):
 class ModelUnavailable(IndexNotReady):
     """Like an unloaded index, the archive cannot answer now: callers that tell users "not
     available, try again" (the chat integrations) say so for this too."""
+
+
+class DatabaseUnavailable(IndexNotReady):
+    """The database did not answer in time or refused the connection; the next request
+    tries again, so the service recovers by itself when the database is back."""
+
+    headers = {"Retry-After": "5"}
 
 
 class DocumentNotFound(NewsroomError):
@@ -78,6 +87,10 @@ class BadFilter(NewsroomError):
 
 class IndexMismatch(NewsroomError):
     status_code = 503
+
+
+class SchemaTooNew(IndexMismatch):
+    pass
 
 
 class BadName(NewsroomError):

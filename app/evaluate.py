@@ -246,6 +246,10 @@ def evaluate(args: argparse.Namespace) -> int:
         questions, known_bad = load_questions(questions_file, names), []
     questions = questions[: args.limit]
     reader: Asker = HttpAsker(args.url) if args.url else load_reader(corpus_dir, args.cache_dir)
+    if args.database_url and not args.url:  # the archive put in and read from the database
+        from app.live_database import database_reader
+
+        reader = database_reader(corpus_dir, args.database_url, reader)  # type: ignore[arg-type]
     runs: list[tuple[str, Asker, Method]] = [("hybrid", reader, "hybrid")]
     if args.baselines:
         runs += [(m, reader, m) for m in BASELINES]

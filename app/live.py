@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.archive import revisions, store
+from app.archive.corpus import Article, read_text
 from app.archive.embed import Embedder
+from app.archive.extracted import cited_article
 from app.archive.store import Index
-from app.errors import IndexMismatch, IndexNotReady
+from app.errors import BadDocument, IndexMismatch, IndexNotReady
 from app.reader.answer import Reader
 from app.reader.lexical_cache import lexical_parts
 from app.reader.linear import ReaderModels, load_models
@@ -92,6 +94,17 @@ class Archive:
         if self._reader is None:
             raise IndexNotReady(self.problem)
         return self._reader
+
+    def text(self, file: str) -> str | None:
+        """The article's text as the corpus holds it now (None if it is not there)."""
+        try:
+            return read_text(self.reader.index.corpus_dir / file)
+        except BadDocument:
+            return None
+
+    def cited(self, file: str, sha256: str) -> Article:
+        """The indexed article as its citations count into it."""
+        return cited_article(self.index_dir, self.reader.index.corpus_dir, file, sha256)
 
     @property
     def ready(self) -> bool:

@@ -32,8 +32,10 @@ from app.archive.embed import Embedder, load_embedder
 from app.config import Settings, get_settings
 from app.errors import NewsroomError
 from app.live import Archive
+from app.live_database import DatabaseArchive, database_store
 from app.reader import neural_spans
-from app.reader.linear import load_models
+from app.reader.linear import ReaderModels, load_models
+from app.reader.neural_spans import NeuralSpans
 from app.web import archive_page, desk
 
 logger = logging.getLogger(__name__)
@@ -54,15 +56,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             max_batch=settings.batch_max,
             timeout_s=settings.batch_timeout_s,
         )
-        # A write cut short by a crash is finished or undone before anyone asks.
-        publish.reconcile(settings.index_dir, model)
         span_reader = neural_spans.load(settings, batched=True)
         models = load_models(compiled_dir=settings.trees_dir)
-        archive = Archive(settings.index_dir, model, models, span_reader)
+        archive = _archive(settings, model, models, span_reader)
         archive.load()
         app.state.archive = archive
         async with assistants.serving(app):  # the MCP sessions, when /mcp is on
             yield
+        if isinstance(archive, DatabaseArchive):
+            archive.store.db.close()
         model.close()
         if span_reader is not None:
             span_reader.close()
@@ -89,6 +91,18 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     security.install(app, settings)
     telemetry.install(app)
     return app
+
+
+def _archive(
+    settings: Settings, model: Embedder, models: ReaderModels, span_reader: NeuralSpans | None
+) -> Archive:
+    """The database's archive when a URL is set, else the index folder's."""
+    if settings.database_url:
+        store = database_store(settings, model)
+        return DatabaseArchive(store, model, models, span_reader, settings.index_dir)
+    # A write cut short by a crash is finished or undone before anyone asks.
+    publish.reconcile(settings.index_dir, model)
+    return Archive(settings.index_dir, model, models, span_reader)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

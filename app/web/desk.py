@@ -23,7 +23,7 @@ from app.errors import (
     TooManyAttempts,
     Unauthorized,
 )
-from app.publish_api import DocumentIn, clean_note, kept_front_matter, with_metadata
+from app.publish_api import DocumentIn, clean_note, kept_front_matter, with_metadata, write_path
 from app.security import token_matches
 from app.web import desk_forms as forms
 from app.web import desk_session
@@ -155,7 +155,8 @@ async def add(request: Request, archive: ArchiveDep, settings: SettingsDep) -> R
             doc = DocumentIn(file=name, text=text, **forms.metadata(form))
         text = forms.within(with_metadata(doc, name), name, settings)
         article = publish.article_from(name, text)
-        outcome = await run_in_threadpool(publish.publish, archive, article, replace=False)
+        add = write_path(archive).publish
+        outcome = await run_in_threadpool(add, archive, article, replace=False)
     except NewsroomError as exc:
         return _refused(request, exc, session)
     return _page(request, "desk.html", session, outcome=forms.outcome_words(outcome), done=outcome)
@@ -193,7 +194,7 @@ async def correct(request: Request, archive: ArchiveDep, settings: SettingsDep) 
         text = forms.within(kept_front_matter(archive, file, text), file, settings)
         article = publish.article_from(file, text)
         outcome = await run_in_threadpool(
-            publish.publish, archive, article, replace=True, note=note
+            write_path(archive).publish, archive, article, replace=True, note=note
         )
     except NewsroomError as exc:
         return _refused(request, exc, session)
@@ -215,7 +216,7 @@ async def withdraw(request: Request, archive: ArchiveDep, settings: SettingsDep)
         title = forms.title(archive, file)
         if not confirmed:
             return _page(request, "desk_withdraw.html", session, file=file, note=note, title=title)
-        outcome = await run_in_threadpool(publish.withdraw, archive, file, note=note)
+        outcome = await run_in_threadpool(write_path(archive).withdraw, archive, file, note=note)
     except NewsroomError as exc:
         return _refused(request, exc, session)
     return _page(request, "desk.html", session, outcome=forms.outcome_words(outcome), done=outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import psycopg
 import pytest
 
 _numbers = itertools.count()
+# It logs each step at INFO, the last from an atexit hook after pytest has closed its streams.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 class Postgres:

@@ -265,3 +265,12 @@ def test_a_comment_that_is_not_text_is_refused(client: TestClient, best: dict) -
     response = client.post("/feedback", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code in (400, 422)
     assert "error" in response.json()
+
+
+def test_feedback_is_rate_limited(index_dir: Path, embedder: Embedder, best: dict) -> None:
+    settings = Settings(index_dir=index_dir, rate_limit_per_minute=1, rate_limit_burst=2)
+    with TestClient(create_app(settings, embedder=embedder)) as http:
+        statuses = [http.post("/feedback", json=verdict_on(best)).status_code for _ in range(3)]
+        form = http.post("/feedback/form", data={"verdict": "right"})
+    assert statuses == [201, 201, 429]
+    assert form.status_code == 429 and "Too many requests" in form.json()["error"]

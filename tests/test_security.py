@@ -42,6 +42,8 @@ def strict(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
         ("/", b"q=Who+pays", True),
         ("/", b"", False),
         ("/integrations/slack/commands", b"", True),
+        ("/feedback", b"", True),
+        ("/feedback/form", b"", True),
         ("/healthz", b"", False),
         ("/documents/a.txt", b"hl=2", False),
         ("/metrics", b"", False),

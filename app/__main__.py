@@ -34,6 +34,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             rebuild=args.rebuild,
             progress=True,
             index_type=settings.index_type,
+            processes=settings.analysis_processes(),
         )
     lexical_cache.prepare(Path(args.index_dir))  # so a server starts without building them
     state = "updated" if report.saved else "already up to date"

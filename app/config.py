@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     # The reader's trees as native code (app/reader/compiled_trees.py); off, LightGBM predicts them.
     compiled_trees: bool = True
     threads: int = 0  # intra-op threads for the model; 0 = one per core (shared by workers)
+    # Processes that share a whole index build's language analysis (spaCy runs on one core
+    # per process); 0 = one per core. Single articles are always analysed in-process.
+    ingest_processes: int = Field(default=0, ge=0)
     # Server processes on one port (app/serve.py); 0 = one per core, at most 4. Each holds its
     # own model and copy of the index, so memory grows with them; Python runs one thread at a
     # time, so one process cannot use a second core for the reader's work.
@@ -155,6 +159,9 @@ class Settings(BaseSettings):
     def trees_dir(self) -> Path | None:
         """Where the reader's compiled trees are cached; None when they are not compiled."""
         return self.model_cache_dir / "trees" if self.compiled_trees else None
+
+    def analysis_processes(self) -> int:
+        return self.ingest_processes or os.cpu_count() or 1
 
 
 @lru_cache

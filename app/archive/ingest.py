@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.archive import extracted, store
-from app.archive.corpus import CHUNKING_VERSION, Article, chunk_article, corpus_files
+from app.archive.corpus import CHUNKING_VERSION, Article, Paragraph, chunk_article, corpus_files
 from app.archive.embed import Embedder
-from app.archive.language import analyse
+from app.archive.language import Analysis, analyse
 from app.archive.store import FileIndex, Index, Manifest, Passage
 from app.errors import BadDocument, IndexMismatch
 
@@ -82,11 +82,12 @@ def previous_parts(index_dir: Path, *, model: str, rebuild: bool) -> dict[str, F
 
 
 def index_articles(
-    articles: list[Article], embedder: Embedder, *, progress: bool = False
+    articles: list[Article], embedder: Embedder, *, progress: bool = False, processes: int = 1
 ) -> list[FileIndex]:
-    """Chunk, analyse and embed articles: the expensive step, done once per content hash."""
+    """Chunk, analyse and embed articles: the expensive step, done once per content hash.
+    `processes`: how many processes share the language analysis of a large batch."""
     chunks = [chunk_article(a) for a in articles]
-    passages = [_passages(a) for a in articles]
+    passages = passages_of(articles, processes=processes, progress=progress)
     texts = [c.context for cs in chunks for c in cs]
     for article, ps in zip(articles, passages, strict=True):
         texts += [article.text[s:e] for p in ps for s, e in p.sentences]
@@ -114,25 +115,36 @@ def index_articles(
     return parts
 
 
-def _passages(article: Article) -> list[Passage]:
-    body = article.body
-    analyses = analyse((p.start, p.text) for p in body)
-    return [
-        Passage(
-            article.file,
-            p.number,
-            article.title,
-            p.section,
-            p.start,
-            p.end,
-            p.text,
-            tuple(a.sentences),
-            tuple(a.entities),
-            tuple(a.phrases),
+def passages_of(
+    articles: list[Article], *, processes: int = 1, progress: bool = False
+) -> list[list[Passage]]:
+    """Each article's body paragraphs with their sentences, entities and phrases; all the
+    articles' paragraphs go through the analysis together, so a backfill keeps every core busy."""
+    bodies = [a.body for a in articles]
+    paragraphs = ((p.start, p.text) for body in bodies for p in body)
+    flat = list(analyse(paragraphs, processes=processes, progress=progress))
+    passages, at = [], 0
+    for article, body in zip(articles, bodies, strict=True):
+        found, at = flat[at : at + len(body)], at + len(body)
+        passages.append(
+            [_passage(article, p, a) for p, a in zip(body, found, strict=True) if a.sentences]
         )
-        for p, a in zip(body, analyses, strict=True)
-        if a.sentences
-    ]
+    return passages
+
+
+def _passage(article: Article, p: Paragraph, a: Analysis) -> Passage:
+    return Passage(
+        article.file,
+        p.number,
+        article.title,
+        p.section,
+        p.start,
+        p.end,
+        p.text,
+        tuple(a.sentences),
+        tuple(a.entities),
+        tuple(a.phrases),
+    )
 
 
 def build_index(
@@ -144,8 +156,10 @@ def build_index(
     rebuild: bool = False,
     progress: bool = False,
     index_type: str = "auto",
+    processes: int = 1,
 ) -> Report:
-    """Bring index_dir up to date with corpus_dir; the model is loaded only if needed."""
+    """Bring index_dir up to date with corpus_dir; the model is loaded only if needed.
+    `processes`: how many share the language analysis."""
     began = time.perf_counter()
     kept = extracted.folder(index_dir)
     articles, skipped = read_corpus(corpus_dir, kept)
@@ -164,7 +178,7 @@ def build_index(
     recopied = any(p.copies != copies.get(p.file, ()) for p in parts)
     if changed or removed or recopied or not _same_corpus(index_dir, corpus_dir):
         embedder = load_embedder()
-        parts += index_articles(changed, embedder, progress=progress)
+        parts += index_articles(changed, embedder, progress=progress, processes=processes)
         for part in parts:
             part.copies = copies.get(part.file, ())
         manifest = _manifest(embedder, corpus_dir, parts)

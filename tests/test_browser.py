@@ -196,6 +196,7 @@ def test_an_editor_adds_corrects_and_withdraws_from_the_desk(tab: Tab) -> None:
     tab.open("/desk")
     page.fill("#correct-file", "gullhaven-ferry-back-in-service.md")
     page.click("button:text('Open for correcting')")
+    assert serious_violations(page) == []
     text = page.input_value("#correct-text")
     assert text.startswith("---\ntitle: Gullhaven ferry back in service")
     page.fill("#correct-text", text.replace("4,200", "4,300"))

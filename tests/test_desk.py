@@ -86,6 +86,7 @@ def test_signing_in_sets_an_httponly_strict_expiring_cookie(desk: TestClient) ->
         assert part in cookie
     page = desk.get("/desk")
     assert "Add an article" in page.text and "Sign out" in page.text
+    assert page.headers["cache-control"] == "no-store"
 
 
 def test_a_wrong_token_is_told_plainly(desk: TestClient) -> None:

@@ -52,7 +52,9 @@ def _page(
     request: Request, name: str, session: Session | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
     context |= {"csrf": session.csrf if session else "", "editor": bool(session and session.editor)}
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    page = templates.TemplateResponse(request, name, context, status_code=status)
+    page.headers["Cache-Control"] = "no-store"  # it holds the session's CSRF token
+    return page
 
 
 def _refused(request: Request, exc: NewsroomError, session: Session | None) -> HTMLResponse:

@@ -17,12 +17,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from app import feedback, feedback_store
+from app import feedback
 from app.api import ArchiveDep, SettingsDep, article_as_cited
 from app.config import Settings
 from app.errors import BadFeedback, DocumentNotFound
 from app.feedback import Channel, Cited, Feedback, Verdict
+from app.feedback_store import FeedbackStore, InDatabase, InIndexFolder
 from app.live import Archive
+from app.live_database import DatabaseArchive
 from app.security import OperatorDep
 from app.web import templates
 
@@ -77,12 +79,27 @@ def take(
         raise BadFeedback(f"{exc} The citation does not match the index.") from exc
     entry = feedback.record(
         channel=channel, verdict=verdict, comment=note, cited=checked,
-        answer=feedback.cited_span(article, checked), index_version=archive.served_version,
+        answer=feedback.cited_span(article, checked), index_version=version_of(archive),
     )  # fmt: skip
-    stored = replace(entry, id=feedback_store.add(archive.index_dir, entry))
+    stored = replace(entry, id=store_of(archive).add(entry))
     request.app.state.metrics.feedback.labels(channel, verdict).inc()
     logger.info("feedback %s from %s on %s ¶%d", verdict, channel, cited.file, cited.paragraph)
     return stored
+
+
+def store_of(archive: Archive) -> FeedbackStore:
+    """Feedback is kept where the archive is: its PostgreSQL database, or its index folder."""
+    if isinstance(archive, DatabaseArchive):
+        return InDatabase(archive.store.db)
+    return InIndexFolder(archive.index_dir)
+
+
+def version_of(archive: Archive) -> str:
+    """The index version answering now: a version folder's name, or the database's write
+    generation (every write moves it)."""
+    if isinstance(archive, DatabaseArchive):
+        return f"generation-{archive.store.generation()}"
+    return archive.served_version
 
 
 @router.post(
@@ -121,7 +138,7 @@ def export(
     ] = None,
 ) -> StreamingResponse:
     """Every verdict as JSON Lines, oldest first (python -m app eval reads the file)."""
-    found = feedback_store.rows(archive.index_dir, since)
+    found = store_of(archive).rows(since)
     # The first row is read here, so a bad `since` or an unreadable store is a 4xx/503, not
     # a broken stream.
     first = list(itertools.islice(found, 1))

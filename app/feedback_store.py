@@ -1,9 +1,11 @@
-"""Where feedback lives: one SQLite table in the index folder, in WAL mode.
+"""Where feedback lives: one SQLite table in the index folder, in WAL mode, or, when the
+archive is served from PostgreSQL, a table beside the archive's there.
 
-Beside the versions, not in one, so a rebuild or a rollback keeps it. WAL lets the workers of
-one server (and a running export) read while another writes; each call opens its own
-connection, so threads and processes never share one. The schema's version is SQLite's
-`user_version`: a file written by a newer schema is refused rather than misread.
+SQLite: beside the versions, not in one, so a rebuild or a rollback keeps it. WAL lets the
+workers of one server (and a running export) read while another writes; each call opens its
+own connection, so threads and processes never share one. The schema's version is SQLite's
+`user_version`: a file written by a newer schema is refused rather than misread. PostgreSQL:
+the table comes with the archive's versioned schema (app/archive/schema/002_feedback.sql).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
+from app.archive.database import Database
 from app.errors import BadFeedback, FeedbackUnavailable
 from app.feedback import Feedback
 
@@ -26,6 +30,7 @@ _COLUMNS = (
     "at", "channel", "verdict", "comment", "question", "answer",
     "file", "paragraph", "start", "end", "score", "index_version",
 )  # fmt: skip
+_QUOTED = ", ".join(f'"{c}"' for c in _COLUMNS)
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY,
@@ -44,6 +49,50 @@ _SCHEMA = (
 )""",
     "CREATE INDEX IF NOT EXISTS feedback_at ON feedback (at)",
 )
+
+
+class FeedbackStore(Protocol):
+    def add(self, feedback: Feedback) -> int: ...
+    def rows(self, since: str | None = None) -> Iterator[Feedback]: ...
+
+
+class InIndexFolder:
+    """The SQLite file in the index folder."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+
+    def add(self, feedback: Feedback) -> int:
+        return add(self.index_dir, feedback)
+
+    def rows(self, since: str | None = None) -> Iterator[Feedback]:
+        return rows(self.index_dir, since)
+
+
+class InDatabase:
+    """The archive's PostgreSQL database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, feedback: Feedback) -> int:
+        values = [getattr(feedback, name) for name in _COLUMNS]
+        marks = ", ".join("%s" for _ in _COLUMNS)
+        with self.db.transaction() as conn:
+            found = conn.execute(
+                f"INSERT INTO feedback ({_QUOTED}) VALUES ({marks}) RETURNING id", values
+            ).fetchone()
+        return int(found[0]) if found else 0
+
+    def rows(self, since: str | None = None) -> Iterator[Feedback]:
+        query, args = f"SELECT id, {_QUOTED} FROM feedback", []
+        if since is not None:
+            query, args = query + " WHERE at >= %s", [since_stamp(since)]
+        with self.db.transaction() as conn, conn.cursor(name="feedback_export") as cursor:
+            # A named (server-side) cursor: the export streams, whatever its size.
+            cursor.execute(query + " ORDER BY id", args)
+            for found in cursor:
+                yield Feedback(**dict(zip(("id", *_COLUMNS), found, strict=True)))
 
 
 def path_of(index_dir: Path) -> Path:
@@ -90,12 +139,11 @@ def _migrate(connection: sqlite3.Connection) -> None:
 def add(index_dir: Path, feedback: Feedback) -> int:
     """Store one verdict; returns its id. It is on disk when this returns."""
     values = [getattr(feedback, name) for name in _COLUMNS]
-    columns = ", ".join(f'"{c}"' for c in _COLUMNS)
     marks = ", ".join("?" for _ in _COLUMNS)
     with closing(_connect(index_dir)) as connection:
         try:
             cursor = connection.execute(
-                f"INSERT INTO feedback ({columns}) VALUES ({marks})", values
+                f"INSERT INTO feedback ({_QUOTED}) VALUES ({marks})", values
             )
         except sqlite3.Error as exc:
             raise FeedbackUnavailable(f"Feedback cannot be stored right now ({exc}).") from exc
@@ -105,8 +153,7 @@ def add(index_dir: Path, feedback: Feedback) -> int:
 def rows(index_dir: Path, since: str | None = None) -> Iterator[Feedback]:
     """Every verdict, oldest first, from `since` (an ISO date or time, UTC if unzoned) on;
     read row by row, so an export of any size streams."""
-    columns = ", ".join(f'"{c}"' for c in ("id", *_COLUMNS))
-    query, args = f"SELECT {columns} FROM feedback", []
+    query, args = f"SELECT id, {_QUOTED} FROM feedback", []
     if since is not None:
         query, args = query + " WHERE at >= ?", [since_stamp(since)]
     with closing(_connect(index_dir)) as connection:

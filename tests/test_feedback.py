@@ -212,12 +212,18 @@ def test_feedback_survives_a_server_restart(index_dir: Path, best: dict) -> None
     server = start_server(index_dir)
     with server.client() as http:
         stored = http.post("/feedback", json=verdict_on(best)).json()
+        fields = {k: str(v) for k, v in verdict_on(best, "wrong_citation").items()}
+        page = http.post("/feedback/form", data=fields | {"comment": "over a real socket"})
+        assert page.status_code == 200 and "Thank you" in page.text
     assert server.stop_cleanly()
     again = start_server(index_dir)
     try:
         with again.client() as http:
-            lines = http.get("/feedback", headers=AUTH).text.splitlines()
-        assert stored["id"] in [json.loads(line)["id"] for line in lines]
+            lines = [
+                json.loads(line) for line in http.get("/feedback", headers=AUTH).text.splitlines()
+            ]
+        assert stored["id"] in [line["id"] for line in lines]
+        assert lines[-1]["comment"] == "over a real socket" and lines[-1]["channel"] == "form"
     finally:
         again.stop()
 

@@ -14,7 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.archive.ingest import build_index
+from app.archive.ingest_queue import build_in_database
 from app.config import Settings
+from app.live_database import database_store
 from app.main import create_app
 from app.web import desk_session
 from tests.conftest import ROOT
@@ -297,3 +299,22 @@ def test_a_page_past_the_end_shows_the_last(desk: TestClient) -> None:
     page = desk.get("/archive", params={"page": 10**9})
     assert page.status_code == 200 and "this is the last" in page.text
     assert listed(page.text)
+
+
+def test_the_desk_and_the_archive_work_on_the_database_store(
+    postgres, embedder, tmp_path: Path
+) -> None:
+    url = postgres.fresh()
+    store = database_store(Settings(), embedder, url)
+    store.db.migrate()
+    build_in_database(DATED, store, load_embedder=lambda: embedder)
+    store.db.close()
+    settings = desk_settings(tmp_path / "index", database_url=url, desk_sign_ins_per_minute=0)
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        assert listed(client.get("/archive").text)[0] == "2025-06-budget.md"
+        csrf = sign_in(client)
+        form = client.get("/desk/correct", params={"file": "2022-03-reservoir.md"})
+        assert "title: Millbrook Reservoir stands at 82 percent" in form.text
+        added = client.post("/desk/add", data={"csrf": csrf, "title": "Harbour", "text": LIGHTS})
+        assert "Added harbour.md:" in added.text
+        assert "harbour.md" in listed(client.get("/archive", params={"words": "harbour"}).text)

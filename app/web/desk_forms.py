@@ -7,7 +7,6 @@ import re
 from starlette.datastructures import FormData, UploadFile
 
 from app import publish
-from app.archive.corpus import read_text
 from app.archive.ingest import copy_of
 from app.config import Settings
 from app.errors import BadDocument, DocumentNotFound
@@ -59,11 +58,12 @@ def within(text: str, file: str, settings: Settings) -> str:
 
 
 def stored_text(archive: Archive, file: str) -> str:
-    """The article's file as stored (front matter included), for correcting in place."""
-    index = archive.reader.index
-    if file not in index.files:
+    """The article's file as stored (front matter included), for correcting in place; from
+    the corpus folder or the database, whichever holds the archive."""
+    text = archive.text(file) if file in archive.reader.index.files else None
+    if text is None:
         raise DocumentNotFound(f"No article named {file[:200]!r} in the archive.")
-    return read_text(index.corpus_dir / file)
+    return text
 
 
 def title(archive: Archive, file: str) -> str:

@@ -250,7 +250,8 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     from app.metrics import CUTOFF
 
     parser.add_argument("dataset_dir", type=Path, help="folder with corpus/ and questions.jsonl")
-    parser.add_argument("--questions", type=Path, help="questions file (default: questions.jsonl)")
+    questions = "questions file (default: questions.jsonl), or a GET /feedback export"
+    parser.add_argument("--questions", type=Path, help=questions)
     parser.add_argument("--corpus", type=Path, help="corpus folder (default: DATASET_DIR/corpus)")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument("--baselines", action="store_true", help="also run BM25 and dense alone")

@@ -159,6 +159,19 @@ def test_the_source_link_opens_the_highlighted_paragraph(tab: Tab) -> None:
     assert tab.problems == []
 
 
+def test_a_feedback_button_under_an_answer_is_thanked(tab: Tab) -> None:
+    tab.ask(DENMARK)
+    card = tab.page.locator(".card.answer").nth(1)
+    card.locator("input[name=comment]").fill("The other article says over $230 million.")
+    card.locator("button:text('Wrong answer')").click()
+    tab.page.wait_for_load_state()
+    assert tab.page.locator("h1").inner_text() == "Thank you"
+    assert "Wrong answer" in tab.page.locator("main").inner_text()
+    tab.page.locator("a:text('Back to the answers')").click()
+    assert tab.page.locator("h2#answers-h").inner_text() == "Sources differ"
+    assert tab.problems == []
+
+
 def test_filtering_by_date_keeps_only_those_articles(tab: Tab) -> None:
     tab.ask(LEVEL)
     every = tab.page.locator(".card .source .file").all_inner_texts()

@@ -87,6 +87,12 @@ def take(
     return stored
 
 
+def add_comment(archive: Archive, settings: Settings, feedback_id: int, text: str) -> bool:
+    """A comment given after its verdict; False if there is no such verdict or it has one."""
+    note = feedback.comment_of(text, settings.max_feedback_comment_chars)
+    return bool(note) and store_of(archive).comment(feedback_id, note)
+
+
 def store_of(archive: Archive) -> FeedbackStore:
     """Feedback is kept where the archive is: its PostgreSQL database, or its index folder."""
     if isinstance(archive, DatabaseArchive):

@@ -53,7 +53,13 @@ _SCHEMA = (
 
 class FeedbackStore(Protocol):
     def add(self, feedback: Feedback) -> int: ...
+    def comment(self, feedback_id: int, text: str) -> bool: ...
     def rows(self, since: str | None = None) -> Iterator[Feedback]: ...
+
+
+# A comment may follow its verdict (Slack asks for it in a dialog after the click), once: a
+# verdict that has one keeps it.
+_COMMENT = "UPDATE feedback SET comment = {0} WHERE id = {0} AND comment = ''"
 
 
 class InIndexFolder:
@@ -64,6 +70,11 @@ class InIndexFolder:
 
     def add(self, feedback: Feedback) -> int:
         return add(self.index_dir, feedback)
+
+    def comment(self, feedback_id: int, text: str) -> bool:
+        with closing(_connect(self.index_dir)) as connection:
+            cursor = connection.execute(_COMMENT.format("?"), (text, feedback_id))
+            return cursor.rowcount == 1
 
     def rows(self, since: str | None = None) -> Iterator[Feedback]:
         return rows(self.index_dir, since)
@@ -83,6 +94,11 @@ class InDatabase:
                 f"INSERT INTO feedback ({_QUOTED}) VALUES ({marks}) RETURNING id", values
             ).fetchone()
         return int(found[0]) if found else 0
+
+    def comment(self, feedback_id: int, text: str) -> bool:
+        with self.db.transaction() as conn:
+            cursor = conn.execute(_COMMENT.format("%s"), (text, feedback_id))
+            return cursor.rowcount == 1
 
     def rows(self, since: str | None = None) -> Iterator[Feedback]:
         query, args = f"SELECT id, {_QUOTED} FROM feedback", []

@@ -9,9 +9,11 @@ from pathlib import Path
 import psycopg
 from fastapi.testclient import TestClient
 
+from app.archive.database import Database
 from app.archive.embed import Embedder
 from app.archive.ingest_queue import build_in_database
 from app.config import Settings
+from app.feedback_store import InDatabase
 from app.live_database import database_store
 from app.main import create_app
 from tests.databases import Postgres
@@ -43,9 +45,14 @@ def test_feedback_lands_in_the_archive_database(
         assert stored.json()["index_version"].startswith("generation-")
         bad = http.post("/feedback", json=body | {"paragraph": 999})
         assert bad.status_code == 422 and "has no paragraph 999" in bad.json()["error"]
+        plain = http.post("/feedback", json=body | {"comment": None, "verdict": "wrong_answer"})
         lines = http.get("/feedback", headers=AUTH).text.splitlines()
-    assert [json.loads(line)["answer"] for line in lines] == [best["answer"]]
+    assert [json.loads(line)["answer"] for line in lines] == [best["answer"]] * 2
+    later = InDatabase(Database(url))
+    assert later.comment(plain.json()["id"], "said later")  # as the Slack dialog adds it
+    assert not later.comment(stored.json()["id"], "a second comment")
+    later.db.close()
     assert not (index_dir / "feedback.sqlite3").exists()
     with psycopg.connect(url) as conn:
-        row = conn.execute('SELECT verdict, comment, "end" FROM feedback').fetchone()
-    assert row == ("right", "as printed", c["end"])
+        rows = conn.execute('SELECT verdict, comment, "end" FROM feedback ORDER BY id').fetchall()
+    assert rows == [("right", "as printed", c["end"]), ("wrong_answer", "said later", c["end"])]

@@ -88,6 +88,7 @@ def click(button: dict, response_url: str) -> dict:
     return {
         "type": "block_actions",
         "user": {"id": USER, "username": "reporter", "team_id": "T1"},
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
         "response_url": response_url,
         "actions": [{"action_id": button["action_id"], "block_id": "feedback-1",
                      "value": button["value"], "type": "button", "action_ts": "1.2"}],
@@ -112,6 +113,56 @@ def test_a_slack_click_is_stored_and_thanked_at_response_url(
     )  # fmt: skip
     assert "million" in last["answer"]
     assert USER not in json.dumps(stored(index_dir))
+
+
+def press(client: TestClient, slack: FakeSlack, button: dict) -> dict:
+    """Press a button; returns the comment dialog Slack was asked to open (or {})."""
+    slack.posts.clear()
+    body, headers = signed_form({"payload": json.dumps(click(button, f"{slack.url}/r"))})
+    assert client.post("/integrations/slack/actions", content=body, headers=headers).is_success
+    slack.wait(2, timeout=3)
+    opened = slack.to("/api/views.open")
+    if not opened:
+        return {}
+    assert opened[0].body["trigger_id"] == click(button, "")["trigger_id"]
+    return opened[0].body["view"]
+
+
+def submit(client: TestClient, view: dict, comment: str):  # type: ignore[no-untyped-def]
+    state = {"values": {"comment": {"comment": {"type": "plain_text_input", "value": comment}}}}
+    payload = {"type": "view_submission", "user": {"id": USER}, "view": {**view, "state": state}}
+    body, headers = signed_form({"payload": json.dumps(payload)})
+    return client.post("/integrations/slack/actions", content=body, headers=headers)
+
+
+def test_a_wrong_verdict_in_slack_asks_for_a_comment_and_keeps_it(
+    client: TestClient, index_dir: Path, slack: FakeSlack, slack_answer: dict
+) -> None:
+    view = press(client, slack, slack_answer["blocks"][1]["elements"][1])  # Wrong citation
+    assert view["callback_id"] == "feedback_comment"
+    assert view["blocks"][0]["element"]["max_length"] == 1000
+    last = stored(index_dir)[-1]
+    assert view["private_metadata"] == str(last["id"]) and last["comment"] == ""
+    response = submit(client, view, "the figure is from the other article")
+    assert response.status_code == 200 and response.content == b""
+    assert stored(index_dir)[-1]["comment"] == "the figure is from the other article"
+    submit(client, view, "a second try")  # a verdict's comment is given once
+    assert stored(index_dir)[-1]["comment"] == "the figure is from the other article"
+
+
+def test_an_oversized_slack_comment_is_shown_in_the_dialog(
+    client: TestClient, slack: FakeSlack, slack_answer: dict
+) -> None:
+    view = press(client, slack, slack_answer["blocks"][1]["elements"][2])
+    reply = submit(client, view, "x" * 1001).json()
+    assert reply["response_action"] == "errors"
+    assert "limited to 1000" in reply["errors"]["comment"]
+
+
+def test_a_right_verdict_in_slack_asks_nothing_more(
+    client: TestClient, slack: FakeSlack, slack_answer: dict
+) -> None:
+    assert press(client, slack, slack_answer["blocks"][1]["elements"][0]) == {}
 
 
 def test_an_unsigned_slack_click_is_refused_and_not_stored(

@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from app.integrations import mattermost, slack, teams
+from app.integrations import mattermost, slack, slack_feedback, teams
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
 router.include_router(slack.router)
+router.include_router(slack_feedback.router)
 router.include_router(mattermost.router)
 router.include_router(teams.router)

@@ -15,16 +15,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
 from app.config import Settings
-from app.errors import BadFeedback, BadQuestion, IndexNotReady
-from app.feedback_api import take
+from app.errors import BadQuestion, IndexNotReady
 from app.integrations import chat
 from app.integrations.deliveries import Claims, runtime_folder
-from app.integrations.feedback_buttons import slack_click, slack_message_with_buttons, thanks
+from app.integrations.feedback_buttons import slack_message_with_buttons
 from app.integrations.messages import UNAVAILABLE, slack_message, slack_text, slack_unescape, usage
 from app.live import Archive
 from app.reader.answer import Result
@@ -34,7 +32,8 @@ logger = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
-def _configured(settings: SettingsDep) -> None:
+def configured(settings: SettingsDep) -> None:
+    """404 until SLACK_SIGNING_SECRET is set."""
     if not settings.slack_signing_secret:
         raise HTTPException(404)
 
@@ -49,7 +48,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-router = APIRouter(prefix="/slack", dependencies=[Depends(_configured)], lifespan=_lifespan)
+router = APIRouter(prefix="/slack", dependencies=[Depends(configured)], lifespan=_lifespan)
 
 
 def verify(settings: Settings, body: bytes, headers: Mapping[str, str]) -> None:
@@ -207,40 +206,3 @@ def _answers(result: Result, settings: Settings) -> dict[str, Any]:
     if settings.chat_feedback:
         return slack_message_with_buttons(result, settings.public_base_url)
     return slack_message(result, settings.public_base_url)
-
-
-@router.post("/actions")
-async def actions(
-    request: Request, archive: ArchiveDep, settings: SettingsDep, background: BackgroundTasks
-) -> Response:
-    """Interactivity: a feedback button was pressed (block_actions); thanks via response_url."""
-    body = await chat.read_body(request, settings.chat_max_body_bytes)
-    verify(settings, body, request.headers)
-    payload = chat.json_object(chat.form(body).get("payload", "").encode(), "payload")
-    click = slack_click(payload) if payload.get("type") == "block_actions" else None
-    if click is None:
-        return Response(status_code=200)  # another app's button, or a kind we do not use
-    verdict, cited = click
-    try:
-        await run_in_threadpool(
-            take, request, archive, settings, channel="slack", verdict=verdict, comment=None,
-            cited=cited,
-        )  # fmt: skip
-        reply = thanks(verdict, cited)
-    except BadFeedback as exc:
-        reply = f"That feedback was not stored: {exc}"
-    background.add_task(_tell, chat.field(payload, "response_url"), reply)
-    return Response(status_code=200)  # Slack wants its 200 within 3 s
-
-
-async def _tell(response_url: str, text: str) -> None:
-    """An ephemeral note to the person who pressed the button, under the answer."""
-    if not response_url:
-        return
-    client = WebhookClient(response_url)
-    try:
-        await asyncio.to_thread(
-            client.send, text=text, response_type="ephemeral", replace_original=False
-        )
-    except (SlackClientError, OSError) as exc:
-        logger.warning("Slack response_url unreachable: %s", exc)

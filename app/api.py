@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from app.answers import AskResponse, ask_response
-from app.archive import revisions
 from app.archive.corpus import Article
 from app.archive.metadata import human_date
+from app.archive.store import Manifest
 from app.config import Settings
 from app.errors import BadDocument, BadQuestion, DocumentNotFound, Withdrawn
 from app.live import Archive
@@ -182,7 +182,7 @@ def healthz(archive: ArchiveDep) -> Health | JSONResponse:
     return Health(
         status="ok",
         documents=len(index.files),
-        chunks=len(index.chunks),
+        chunks=chunk_count(index.manifest),
         model=index.manifest.model,
     )
 
@@ -193,11 +193,17 @@ router.add_api_route(
 )
 
 
+def chunk_count(manifest: Manifest) -> int:
+    """The archive's chunks, as its manifest (or the database's article list) counts them."""
+    return sum(int(info.get("chunks", 0)) for info in manifest.files.values())
+
+
 def indexed_file(archive: Archive, file: str) -> str:
     """The name as indexed, or 404 (410 for a withdrawn one): only names in the manifest are
     ever opened."""
     if file not in archive.reader.index.manifest.files:
-        tombstone = revisions.withdrawn(archive.index_dir, file)
+        history = archive.history(file)
+        tombstone = history[-1] if history and history[-1].action == "withdrawn" else None
         if tombstone is not None:
             why = f": {tombstone.note}" if tombstone.note else "."
             when = human_date(tombstone.time)

@@ -102,6 +102,10 @@ class Archive:
         except BadDocument:
             return None
 
+    def history(self, file: str) -> list[revisions.Revision]:
+        """The article's settled revisions, oldest first."""
+        return revisions.settled(revisions.history(self.index_dir, file))
+
     def cited(self, file: str, sha256: str) -> Article:
         """The indexed article as its citations count into it."""
         return cited_article(self.index_dir, self.reader.index.corpus_dir, file, sha256)

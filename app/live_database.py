@@ -19,7 +19,7 @@ from app.archive.corpus import Article
 from app.archive.database import Database
 from app.archive.embed import Embedder
 from app.archive.postgres import PostgresStore
-from app.archive.revisions import Correction
+from app.archive.revisions import Correction, Revision
 from app.config import Settings
 from app.errors import BadDocument, DatabaseUnavailable, IndexNotReady
 from app.live import Archive
@@ -114,6 +114,15 @@ class DatabaseArchive(Archive):
     def text(self, file: str) -> str | None:
         return self.store.text(file)
 
+    def history(self, file: str) -> list[Revision]:
+        return [
+            Revision(
+                r["action"], r["time"], r["sha256"], r["note"],
+                {int(n): Correction(m["time"], m["note"]) for n, m in r["marks"].items()},
+            )
+            for r in self.store.history(file)
+        ]  # fmt: skip
+
     def cited(self, file: str, sha256: str) -> Article:
         text = self.store.text(file)
         if text is None:
@@ -130,12 +139,16 @@ class DatabaseArchive(Archive):
 
 
 def database_reader(corpus_dir: Path, url: str, like: Reader) -> ViewReader:
-    """For python -m app eval: the corpus brought into the database (only what changed is
-    embedded), read with the models and embedder of `like`."""
-    from app.archive.ingest_queue import build_in_database
+    """For python -m app eval: the index `like` reads, put into the database as it is (the
+    same vectors, so a comparison measures the stores, not the embeddings), read with the
+    same models and embedder."""
     from app.config import get_settings
 
     store = database_store(get_settings(), like.embedder, url)
     store.db.migrate()
-    build_in_database(corpus_dir, store, load_embedder=lambda: like.embedder)
+    store.ensure(str(corpus_dir))
+    stored = store.files()
+    for name, part in like.index.files.items():
+        if stored.get(name, {}).get("sha256") != part.sha256:
+            store.put(part, corpus.read_article(corpus_dir / name).text)
     return ViewReader(store, like.embedder, models=like.models, span_reader=like.span_reader)

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api import ArchiveDep
-from app.archive import revisions
 from app.errors import DocumentNotFound
 
 router = APIRouter(tags=["documents"])
@@ -31,7 +30,7 @@ class RevisionOut(BaseModel):
 def article_revisions(file: str, archive: ArchiveDep) -> list[RevisionOut]:
     """An article's revisions, newest first; still listed after it is withdrawn. An article
     indexed from the corpus folder and never changed through the API has none."""
-    found = revisions.settled(revisions.history(archive.index_dir, file))
+    found = archive.history(file)
     if not found and file not in archive.reader.index.manifest.files:
         raise DocumentNotFound(f"No article named {file!r} in the archive, now or before.")
     return [

@@ -129,8 +129,9 @@ class ArchiveCollector(Collector):
         yield GaugeMetricFamily(
             "newsroom_index_documents", "Articles in the served index.", value=len(index.files)
         )
+        chunks = sum(int(f.get("chunks", 0)) for f in index.manifest.files.values())
         yield GaugeMetricFamily(
-            "newsroom_index_chunks", "Chunks in the served index.", value=len(index.chunks)
+            "newsroom_index_chunks", "Chunks in the served index.", value=chunks
         )
         yield GaugeMetricFamily(
             "newsroom_index_built_timestamp_seconds",

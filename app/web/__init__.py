@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -20,8 +19,8 @@ from app.api import (
     article_as_cited,
     within_limits,
 )
-from app.archive import revisions
 from app.archive.corpus import Article
+from app.archive.revisions import Revision
 from app.errors import BadQuestion, Withdrawn
 from app.reader.scope import Scope
 from app.web.cards import cards
@@ -109,14 +108,13 @@ def document(
         "about": citations.about(article.meta),
         "original": citations.original_link(article.meta),
         "cite": _paragraph_line(article, hl, str(request.base_url)),
-        "corrections": _corrections(archive.index_dir, article.file),
+        "corrections": _corrections(archive.history(article.file)),
     }
     return templates.TemplateResponse(request, "document.html", context)
 
 
-def _corrections(index_dir: Path, file: str) -> list[str]:
+def _corrections(found: list[Revision]) -> list[str]:
     """'Corrected on 2 Dec 2026: <note>', newest first."""
-    found = revisions.settled(revisions.history(index_dir, file))
     return [
         f"Corrected on {citations.human_date(r.time)}" + (f": {r.note}" if r.note else "")
         for r in reversed(found)

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", validation_alias=_plain("PUBLIC_BASE_URL")
     )
+    # The Mattermost server's own address (https://chat.newsroom.example): with it, a "wrong"
+    # feedback button opens a dialog there asking what was wrong.
+    mattermost_url: str | None = Field(default=None, validation_alias=_plain("MATTERMOST_URL"))
     mattermost_in_channel: bool = Field(
         default=False, validation_alias=_plain("MATTERMOST_IN_CHANNEL")
     )

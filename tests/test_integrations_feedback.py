@@ -50,6 +50,7 @@ def client(index_dir: Path, embedder: Embedder, slack: FakeSlack) -> Iterator[Te
         index_dir=index_dir, corpus_dir=index_dir.parent / "corpus", public_base_url=PUBLIC,
         slack_signing_secret=SLACK_SECRET, slack_bot_token=SLACK_TOKEN,
         slack_api_url=f"{slack.url}/api/", mattermost_token=MATTERMOST_TOKEN,
+        mattermost_url=slack.url,  # the fake answers Mattermost's dialogs/open too
         teams_webhook_secret=TEAMS_SECRET,
     )  # fmt: skip
     with TestClient(create_app(settings, embedder=embedder)) as test_client:
@@ -238,6 +239,34 @@ def test_a_mattermost_click_with_a_changed_context_is_refused(
     reply = client.post("/integrations/mattermost/actions", json={"context": context}).json()
     assert "signature is wrong" in reply["ephemeral_text"]
     assert len(stored(index_dir)) == before
+
+
+def test_a_wrong_verdict_in_mattermost_opens_a_comment_dialog_whose_comment_is_kept(
+    client: TestClient, index_dir: Path, slack: FakeSlack, mattermost_answer: dict
+) -> None:
+    slack.posts.clear()
+    context = mattermost_answer["attachments"][0]["actions"][2]["integration"]["context"]
+    action = {"user_id": USER, "trigger_id": "mm-trigger-1", "context": context}
+    assert "Thank you" in client.post("/integrations/mattermost/actions", json=action).text
+    slack.wait(1)
+    [opened] = slack.to("/api/v4/actions/dialogs/open")
+    assert opened.body["trigger_id"] == "mm-trigger-1"
+    assert opened.body["url"] == f"{PUBLIC}/integrations/mattermost/comments"
+    state = opened.body["dialog"]["state"]
+    submission = {
+        "type": "dialog_submission",
+        "callback_id": "feedback_comment",
+        "state": state,
+        "user_id": USER,
+        "submission": {"comment": "wrong year"},
+        "cancelled": False,
+    }
+    assert client.post("/integrations/mattermost/comments", json=submission).json() == {}
+    last = stored(index_dir)[-1]
+    assert (last["verdict"], last["comment"]) == ("wrong_answer", "wrong year")
+    forged = submission | {"state": "1:" + "0" * 64}
+    refused = client.post("/integrations/mattermost/comments", json=forged).json()
+    assert "not opened by this service" in refused["errors"]["comment"]
 
 
 # --- Teams -----------------------------------------------------------------------------------

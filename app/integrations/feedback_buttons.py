@@ -118,6 +118,20 @@ def mattermost_click(context: Mapping[str, Any], secret: str) -> tuple[str, Cite
     return verdict, from_token(value)
 
 
+def mattermost_state(secret: str, feedback_id: int) -> str:
+    """What the comment dialog carries back: the verdict's id, signed like a button."""
+    return f"{feedback_id}:{_signature(secret, 'comment', str(feedback_id))}"
+
+
+def mattermost_comment_of(state: str, secret: str) -> int:
+    """The verdict a dialog's state names, or BadFeedback if we did not sign it."""
+    feedback_id, _, signature = state.partition(":")
+    expected = _signature(secret, "comment", feedback_id)
+    if not feedback_id.isdigit() or not hmac.compare_digest(signature, expected):
+        raise BadFeedback("This dialog was not opened by this service.")
+    return int(feedback_id)
+
+
 # --- Teams: an Adaptive Card with Action.Submit buttons and one comment box --------------------
 
 

@@ -8,27 +8,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.api import ArchiveDep, SettingsDep
 from app.config import Settings
-from app.errors import BadFeedback, BadQuestion, IndexNotReady
-from app.feedback_api import take
+from app.errors import BadQuestion, IndexNotReady
 from app.integrations import chat
-from app.integrations.feedback_buttons import cited, mattermost_attachment, mattermost_click, thanks
+from app.integrations.feedback_buttons import cited, mattermost_attachment
 from app.integrations.messages import UNAVAILABLE, markdown_message, sources, usage
 from app.reader.answer import Result
 
 logger = logging.getLogger(__name__)
 
 
-def _configured(settings: SettingsDep) -> None:
+def configured(settings: SettingsDep) -> None:
+    """404 until MATTERMOST_TOKEN is set."""
     if not settings.mattermost_token:
         raise HTTPException(404)
 
 
-router = APIRouter(dependencies=[Depends(_configured)])
+router = APIRouter(dependencies=[Depends(configured)])
 
 
 def payload(body: bytes, content_type: str) -> dict[str, Any]:
@@ -98,25 +97,3 @@ def _buttons(result: Result, settings: Settings) -> dict[str, Any]:
         for n, answer in enumerate(found, 1)
     ]
     return {"attachments": attachments} if attachments else {}
-
-
-@router.post("/mattermost/actions")
-async def actions(request: Request, archive: ArchiveDep, settings: SettingsDep) -> dict[str, str]:
-    """A feedback button was pressed. Mattermost signs nothing it sends here; the button's
-    context carries our own signature, checked first (app/integrations/feedback_buttons.py)."""
-    body = await chat.read_body(request, settings.chat_max_body_bytes)
-    data = chat.json_object(body, "action")
-    context = data.get("context")
-    assert settings.mattermost_token
-    try:
-        if not isinstance(context, dict):
-            raise BadFeedback("The action carries no context.")
-        verdict, answer = mattermost_click(context, settings.mattermost_token)
-        await run_in_threadpool(
-            take, request, archive, settings, channel="mattermost", verdict=verdict,
-            comment=None, cited=answer,
-        )  # fmt: skip
-    except BadFeedback as exc:
-        logger.warning("Mattermost feedback refused: %s", exc)
-        return {"ephemeral_text": f"That feedback was not stored: {exc}"}
-    return {"ephemeral_text": thanks(verdict, answer)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +13,12 @@ from app import feedback_store
 from app.__main__ import main as cli
 from app.archive.embed import Embedder
 from app.config import Settings
-from app.errors import BadFeedback, FeedbackUnavailable
-from app.feedback import Cited, from_token, record, token
+from app.errors import BadFeedback
+from app.feedback import Cited, from_token, token
 from app.feedback_eval import is_feedback, question_set
 from app.main import create_app
 from tests.servers import AUTH, TOKEN, make_archive, start_server
+from tests.test_feedback_store import one
 
 QUESTION = "How much did Denmark pay Kosovo?"
 
@@ -176,31 +176,6 @@ def test_a_tampered_form_is_refused_on_a_page_with_the_reason_escaped(
     assert numbers.status_code == 422 and "not numbers" in numbers.text
 
 
-# --- the store -------------------------------------------------------------------------------
-
-
-def one(index_version: str = "v-test") -> object:
-    cited = Cited("Who?", "a.txt", 1, 0, 3, 0.5)
-    return record(channel="api", verdict="right", comment="", cited=cited, answer="Ann",
-                  index_version=index_version)  # fmt: skip
-
-
-def test_the_store_is_sqlite_in_wal_mode_with_a_schema_version(tmp_path: Path) -> None:
-    feedback_store.add(tmp_path, one())  # type: ignore[arg-type]
-    with sqlite3.connect(feedback_store.path_of(tmp_path)) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
-    assert [r.answer for r in feedback_store.rows(tmp_path)] == ["Ann"]
-
-
-def test_a_store_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    feedback_store.add(tmp_path, one())  # type: ignore[arg-type]
-    with sqlite3.connect(feedback_store.path_of(tmp_path)) as connection:
-        connection.execute("PRAGMA user_version = 9")
-    with pytest.raises(FeedbackUnavailable, match="newer"):
-        list(feedback_store.rows(tmp_path))
-
-
 def test_a_chat_button_token_round_trips_and_a_forged_one_is_refused() -> None:
     cited = Cited("How much “exactly”?", "a.txt", 2, 10, 20, 0.25)
     assert from_token(token(cited)) == cited
@@ -257,7 +232,7 @@ def test_only_an_export_is_read_as_feedback(tmp_path: Path) -> None:
     questions.write_text(json.dumps(line) + "\n", encoding="utf-8")
     assert not is_feedback(questions)
     export = tmp_path / "feedback.jsonl"
-    export.write_text("\n" + one().as_json() + "\n", encoding="utf-8")  # type: ignore[attr-defined]
+    export.write_text("\n" + one().as_json() + "\n", encoding="utf-8")
     assert is_feedback(export)
     [gold], bad = question_set(export, {"a.txt"})
     assert (gold.question, gold.answers, gold.sources, gold.answerable) == (
@@ -280,3 +255,12 @@ def test_feedback_is_rate_limited(index_dir: Path, embedder: Embedder, best: dic
         form = http.post("/feedback/form", data={"verdict": "right"})
     assert statuses == [201, 201, 429]
     assert form.status_code == 429 and "Too many requests" in form.json()["error"]
+
+
+def test_a_large_export_streams_every_row_in_order(client: TestClient, index_dir: Path) -> None:
+    before = len(exported(client))
+    for _ in range(300):
+        feedback_store.add(index_dir, one())
+    rows = exported(client)
+    assert len(rows) == before + 300
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)

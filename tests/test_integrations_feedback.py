@@ -28,7 +28,7 @@ from tests.integrations_support import (
     slack_headers,
     teams_headers,
 )
-from tests.servers import make_archive
+from tests.servers import AUTH, make_archive, start_server
 
 USER = "U0SECRETUSER"  # what the platforms say about who clicked; it must not be stored
 
@@ -309,3 +309,28 @@ def test_buttons_can_be_turned_off(client: TestClient, monkeypatch: pytest.Monke
     body, headers = signed_form({"command": "/ask", "text": QUESTION})
     blocks = client.post("/integrations/slack/commands", content=body, headers=headers).json()
     assert all(b["type"] == "section" for b in blocks["blocks"])
+
+
+def test_slack_feedback_over_a_real_server_lands_in_the_export(
+    index_dir: Path, slack: FakeSlack
+) -> None:
+    """uvicorn in its own process: a signed /ask, its button pressed, the verdict exported."""
+    server = start_server(index_dir, SLACK_SIGNING_SECRET=SLACK_SECRET)
+    try:
+        with server.client() as http:
+            body, headers = signed_form({"command": "/ask", "text": QUESTION, "user_id": USER})
+            reply = http.post("/integrations/slack/commands", content=body, headers=headers)
+            button = reply.json()["blocks"][1]["elements"][0]
+            slack.posts.clear()
+            payload = json.dumps(click(button, f"{slack.url}/real"))
+            body, headers = signed_form({"payload": payload})
+            assert http.post(
+                "/integrations/slack/actions", content=body, headers=headers
+            ).is_success
+            slack.wait(1)
+            assert "Thank you: “Right”" in slack.to("/real")[0].body["text"]
+            lines = http.get("/feedback", headers=AUTH).text.splitlines()
+        last = json.loads(lines[-1])
+        assert (last["channel"], last["verdict"], last["question"]) == ("slack", "right", QUESTION)
+    finally:
+        server.stop()

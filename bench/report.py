@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench import postgres_scale
+
 
 def _get(results: dict, *path: str) -> Any:
     node: Any = results.get("sections", {})
@@ -227,6 +229,10 @@ def markdown(results: dict) -> str:
             "The service's settings are efSearch 512 (HNSW) and nprobe 64, k_factor 128 "
             "(IVF-PQ); the other rows are the sweep around them.",
         ]
+    served_stores = _get(results, "scale", "result", "served")
+    if served_stores and "embedded" in served_stores:
+        lines += ["", "## Both stores served (bench/postgres_scale.py)", ""]
+        lines += _table(*postgres_scale.rows(served_stores))
     lines += ["", "## How each section ran", ""]
     for name, section in results.get("sections", {}).items():
         load = section["machine"]["load_average_at_start"]

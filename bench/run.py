@@ -17,11 +17,11 @@ import shlex
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.config import Settings
-from bench import floors, http_load, ingest, quality, report, scale
+from bench import floors, http_load, ingest, postgres_scale, quality, report, scale
 from bench.common import CACHE, ROOT, SQUAD, ensure_index, machine, questions
 
 SECTIONS = ("floors", "http", "ingest", "quality", "scale")
@@ -88,7 +88,14 @@ def run_section(name: str, plan: Plan, index_dir: Path | None = None) -> dict:
         return quality.run(dirs, asked_rows, settings)
     real = _real_vectors(index_dir)
     queries = floors.SentenceTransformerEmbedder(settings.model_path).encode(asked)
-    return {"sizes": scale.run(real, queries, list(plan.sizes), plan.cache / "scale")}
+    result: dict = {"sizes": scale.run(real, queries, list(plan.sizes), plan.cache / "scale")}
+    if not plan.quality_questions:  # quick mode: no database server in the bench test
+        return result | {"served": {"skipped": "quick mode"}}
+    served = postgres_scale.run(
+        plan.corpus, index_dir, plan.cache, sizes=list(plan.sizes), questions=asked,
+        queries=queries[:100], env=server_env(), seconds=plan.seconds,
+    )  # fmt: skip
+    return result | {"served": served}
 
 
 def _real_vectors(index_dir: Path):  # type: ignore[no-untyped-def]
@@ -103,10 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results go")
     parser.add_argument("--index-dir", type=Path, help="an index of the corpus, built already")
+    parser.add_argument("--corpus", type=Path, help="another corpus than SQuAD's (full run)")
+    parser.add_argument("--sizes", type=int, nargs="+", help="scale: chunks (100000 1000000)")
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     plan = quick_plan(Path(tempfile.mkdtemp(prefix="bench-"))) if args.quick else FULL
+    plan = replace(plan, corpus=args.corpus or plan.corpus, sizes=tuple(args.sizes or plan.sizes))
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     sections = results.setdefault("sections", {})

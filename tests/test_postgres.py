@@ -9,6 +9,7 @@ style, in test_two_servers_share_one_database below.
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 import signal
@@ -299,3 +300,20 @@ def test_two_servers_share_one_database(
         one.stop()
         two.stop()
     shutil.rmtree(tmp_path / "a", ignore_errors=True)
+
+
+def test_the_command_line_asks_the_database(
+    postgres: Postgres, embedder: Embedder, tmp_path: Path
+) -> None:
+    url = postgres.fresh()
+    filled = _store(url, embedder)
+    build_in_database(DATED, filled, load_embedder=lambda: embedder)
+    filled.db.close()
+    command = [sys.executable, "-m", "app", "ask", "How much was set aside for the dam?"]
+    command += ["--json", "--database-url", url]
+    done = subprocess.run(
+        command, cwd=ROOT, env=child_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)["answers"][0]
+    assert answer["citation"]["file"] == "2023-02-budget.md" and "4 million" in answer["answer"]

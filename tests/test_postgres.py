@@ -317,3 +317,20 @@ def test_the_command_line_asks_the_database(
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)["answers"][0]
     assert answer["citation"]["file"] == "2023-02-budget.md" and "4 million" in answer["answer"]
+
+
+def test_a_server_starts_and_answers_on_a_read_only_database(
+    postgres: Postgres, embedder: Embedder, tmp_path: Path
+) -> None:
+    url = postgres.fresh()
+    filled = _store(url, embedder)
+    build_in_database(DATED, filled, load_embedder=lambda: embedder)
+    filled.db.close()
+    name = url.split("@/")[1].split("?")[0]
+    with psycopg.connect(url, autocommit=True) as conn:  # as a standby refuses writes
+        conn.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    settings = Settings(database_url=url, index_dir=tmp_path / "index")
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        asked = client.post("/ask", json={"question": "How much was set aside for the dam?"})
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["answers"][0]["citation"]["file"] == "2023-02-budget.md"

@@ -83,12 +83,14 @@ class Database:
             raise DatabaseUnavailable(f"The archive's database is unreachable: {exc}") from exc
 
     def migrate(self) -> int:
-        """Apply the migrations the database lacks; refuse one with a newer schema."""
+        """Apply the migrations the database lacks; refuse one with a newer schema. A database
+        already at this version is only read, so a server can start on a read-only standby."""
         with self.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
-            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-            have = row[0] if row and row[0] is not None else 0
+            have = _version(conn)
+            if have < SCHEMA_VERSION:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer)")
+                have = _version(conn)  # another server may have applied it meanwhile
             if have > SCHEMA_VERSION:
                 raise SchemaTooNew(
                     f"The database's schema is version {have}; this release knows up to "
@@ -113,6 +115,14 @@ class Database:
         if self._opened:
             self.pool.close()
             self._opened = False
+
+
+def _version(conn: psycopg.Connection) -> int:
+    """The schema version the database is at (0: none yet)."""
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone() == (None,):
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _configure(conn: psycopg.Connection) -> None:

@@ -87,3 +87,20 @@ def test_a_second_add_of_the_same_name_or_text_is_refused(
         assert client.post("/documents", json=twin, headers=AUTH).status_code == 409
         unknown = client.put("/documents/nothing.txt", json={"text": TEXT}, headers=AUTH)
         assert unknown.status_code == 404
+
+
+def test_the_assistants_search_finds_passages_in_either_store(
+    settings: Settings, embedder: Embedder
+) -> None:
+    from app.api import AskRequest, within_limits
+    from app.assistants.tools import search
+
+    question = "How much did Denmark pay Kosovo?"
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        asked = within_limits(AskRequest(question=question), settings)
+        found = search(client.app.state.archive, asked, 5, "http://test/").passages
+    assert 0 < len(found) <= 5
+    assert sum("Denmark" in p.text for p in found) >= 2  # both articles' payments
+    for p in found:
+        text = (SEEDS / p.file).read_text(encoding="utf-8")
+        assert text[p.start : p.end] == p.text

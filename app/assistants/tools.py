@@ -22,6 +22,7 @@ from app.config import Settings
 from app.errors import NewsroomError
 from app.live import Archive
 from app.reader.question import parse
+from app.reader.views import ViewReader
 
 ArchiveSource = Callable[[], Archive]
 T = TypeVar("T")
@@ -174,6 +175,8 @@ def search(archive: Archive, asked: Asked, limit: int, base: str) -> SearchOut:
     if not 1 <= limit <= MAX_PASSAGES:
         raise ToolError(f"limit is {limit}; it must be from 1 to {MAX_PASSAGES}.")
     reader, filters = archive.reader, asked.filters
+    if isinstance(reader, ViewReader):  # a database store: the question's hits are the index
+        reader = reader.over_hits(asked.question, filters)
     allowed = reader.retriever.facets.mask(filters) if filters else None
     query = reader.embedder.encode([asked.question])[0]
     found = reader.retriever.search(parse(asked.question), query, k=limit, allowed=allowed)

@@ -101,6 +101,14 @@ class ViewReader:
         reader = self._reader(question, query, dense, lexical, catalog)
         return reader.ask(question, top_k=top_k, method=method, filters=filters, dates=dates)
 
+    def over_hits(self, question: str, filters: Filters | None = None) -> Reader:
+        """A Reader over just the chunks the store finds for the question (hybrid), for the
+        callers that rank passages themselves (the assistants' search tool)."""
+        catalog = self._current()
+        query = self.embedder.encode([question])[0]
+        dense, lexical = self._hits(question, query, "hybrid", filters or Filters())
+        return self._reader(question, query, dense, lexical, catalog)
+
     def _hits(
         self, question: str, query: np.ndarray, method: Method, filters: Filters
     ) -> tuple[list[Hit], list[Hit]]:

@@ -75,8 +75,9 @@ def desk(request: Request, settings: SettingsDep, out: str = "") -> Response:
         return _page(request, "desk.html", session)
     session = session or desk_session.new(editor=False)
     page = _page(request, "desk.html", session, notice=notice)
-    value = desk_session.cookie_value(session, settings.api_token)
-    desk_session.set_cookie(page, request, value, max_age_s=_max_age(settings))
+    desk_session.set_cookie(
+        page, request, session, settings.api_token, max_age_s=_max_age(settings)
+    )
     return page
 
 
@@ -97,8 +98,9 @@ async def sign_in(request: Request, settings: SettingsDep) -> Response:
         return _refused(request, exc, session)
     editor = desk_session.new(editor=True)  # a fresh CSRF token for the signed-in session
     response = RedirectResponse("/desk", status_code=303)
-    value = desk_session.cookie_value(editor, settings.api_token)
-    desk_session.set_cookie(response, request, value, max_age_s=_max_age(settings))
+    desk_session.set_cookie(
+        response, request, editor, settings.api_token, max_age_s=_max_age(settings)
+    )
     return response
 
 

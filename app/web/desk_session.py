@@ -76,10 +76,13 @@ def check_csrf(session: Session | None, problem: str | None, given: object) -> S
     return session
 
 
-def set_cookie(response: Response, request: Request, value: str, *, max_age_s: int) -> None:
+def set_cookie(
+    response: Response, request: Request, session: Session, token: str, *, max_age_s: int
+) -> None:
+    """The session, signed, as the desk's cookie on the response."""
     response.set_cookie(
         COOKIE,
-        value,
+        cookie_value(session, token),
         max_age=max_age_s,
         path=PATH,
         httponly=True,
